@@ -1,0 +1,36 @@
+# Two commands set up a fresh machine: `make run` (the main job) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install run test bench synth clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+# Re-run only when the pins change, so repeated runs are fast.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install
+	$(BIN)/python -m tools.main_job --synth-only
+
+run: install
+	$(BIN)/python -m tools.main_job
+
+# pytest exits 5 when it collects no tests; make treats that as the failure it is.
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out

@@ -1,0 +1,77 @@
+"""Deliver one response to CloudFormation's presigned ResponseURL: bounded retries, status checked, URL never logged."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import ssl
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_LIMIT = 4096  # bytes; CloudFormation rejects larger response bodies
+DELIVERY_ATTEMPTS = 3
+DELIVERY_TIMEOUT = 4.0  # seconds per attempt
+# Worst case of deliver(): every attempt times out, plus the pauses between them.
+DELIVERY_BUDGET = DELIVERY_ATTEMPTS * DELIVERY_TIMEOUT + sum(0.5 * 2**n for n in range(DELIVERY_ATTEMPTS - 1))
+
+_TRUNCATED = " [truncated]"
+
+
+def encode_within_limit(body: dict[str, Any]) -> bytes:
+    """JSON-encode the response, shortening Reason (its start says the most) and then Data to fit the limit."""
+    payload = json.dumps(body).encode()
+    if len(payload) <= RESPONSE_LIMIT:
+        return payload
+    reason = body.get("Reason", "")
+    overflow = len(payload) - RESPONSE_LIMIT + len(_TRUNCATED)
+    keep = max(0, len(reason.encode()) - overflow)
+    body = {**body, "Reason": reason.encode()[:keep].decode(errors="ignore") + _TRUNCATED}
+    payload = json.dumps(body).encode()
+    if len(payload) <= RESPONSE_LIMIT:
+        return payload
+    return json.dumps({**body, "Data": {}, "Reason": body["Reason"][:1000]}).encode()
+
+
+def deliver(response_url: Any, payload: bytes) -> bool:
+    """PUT the payload; retry connection errors and 5xx, never a 4xx. True only for a 2xx answer."""
+    try:
+        parts = urlsplit(response_url)
+        host, port = parts.hostname, parts.port
+    except (AttributeError, TypeError, ValueError):  # not a URL at all
+        host = None
+    if not host or parts.scheme != "https":
+        logger.error("The event's ResponseURL is not an https URL; no response can be delivered")
+        return False
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+        try:
+            status = _put(host, port, target, payload)
+        except (OSError, http.client.HTTPException) as error:
+            logger.warning("Response delivery attempt %d failed: %s", attempt, type(error).__name__)
+        else:
+            if 200 <= status < 300:
+                logger.info("CloudFormation accepted the response (HTTP %d)", status)
+                return True
+            if status < 500:
+                logger.error("CloudFormation refused the response with HTTP %d; it was not delivered", status)
+                return False
+            logger.warning("Response delivery attempt %d got HTTP %d", attempt, status)
+        if attempt < DELIVERY_ATTEMPTS:
+            time.sleep(0.5 * 2 ** (attempt - 1))
+    logger.error("The response was not delivered after %d attempts", DELIVERY_ATTEMPTS)
+    return False
+
+
+def _put(host: str, port: Any, target: str, payload: bytes) -> int:
+    # The default context honours SSL_CERT_FILE, and verifies CloudFormation's certificate.
+    connection = http.client.HTTPSConnection(host, port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
+    try:
+        # An empty content-type is what the presigned URL was signed for.
+        connection.request("PUT", target, body=payload, headers={"content-type": "", "content-length": str(len(payload))})
+        return connection.getresponse().status
+    finally:
+        connection.close()

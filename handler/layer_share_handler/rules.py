@@ -1,0 +1,170 @@
+"""The property contract of Custom::LayerVersionPermission: one source of truth.
+
+The construct checks concrete values with these rules at synth time, and the handler checks
+every event with them at deploy time. Names, patterns and lengths follow the Lambda API
+reference for AddLayerVersionPermission.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+GET_LAYER_VERSION = "lambda:GetLayerVersion"
+ALL_ACCOUNTS = "*"
+
+# CloudFormation adds these to ResourceProperties itself.
+CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
+
+# Longest value quoted back in an error, so that a huge input cannot flood a response.
+_QUOTE_LIMIT = 80
+_MAX_VERSION_NUMBER = 2**63 - 1  # Lambda stores version numbers as a Long
+
+
+class InvalidProperties(ValueError):
+    """One or more properties break the contract; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one property is checked: a full-match pattern and a length range."""
+
+    pattern: str
+    min_length: int
+    max_length: int
+    meaning: str
+
+    def problem(self, name: str, value: Any) -> Optional[str]:
+        """Describe what is wrong with `value`, or return None when it is valid."""
+        if not isinstance(value, str):
+            return f"{name} must be a string ({self.meaning}), got {quote(value)}"
+        if not self.min_length <= len(value) <= self.max_length:
+            return (
+                f"{name} must be {self.min_length} to {self.max_length} characters long "
+                f"({self.meaning}), got {len(value)} characters: {quote(value)}"
+            )
+        if not re.fullmatch(self.pattern, value):
+            return f"{name} {quote(value)} does not match the pattern {self.pattern} ({self.meaning})"
+        return None
+
+
+RULES: dict[str, Rule] = {
+    "LayerName": Rule(
+        r"(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+",
+        1,
+        140,
+        "a layer name, or a layer ARN without a version",
+    ),
+    "StatementId": Rule(r"[a-zA-Z0-9-_]+", 1, 100, "letters, digits, '-' and '_'"),
+    "Principal": Rule(
+        r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root",
+        1,
+        64,
+        "a 12-digit account ID, '*', or arn:aws:iam::<account>:root",
+    ),
+    "Action": Rule(re.escape(GET_LAYER_VERSION), 1, 22, f"the only valid value is {GET_LAYER_VERSION}"),
+    "OrganizationId": Rule(r"o-[a-z0-9]{10,32}", 12, 34, "an AWS Organizations ID such as o-a1b2c3d4e5"),
+    "RevisionId": Rule(r"[a-zA-Z0-9-]+", 1, 64, "a policy RevisionId returned by Lambda"),
+}
+VERSION_NUMBER_MEANING = "a positive whole number such as \"3\""
+REQUIRED = ("LayerName", "VersionNumber", "StatementId", "Principal")
+ALLOWED = (*REQUIRED, "Action", "OrganizationId", "RevisionId")
+
+
+@dataclass(frozen=True)
+class PermissionRequest:
+    """A validated grant: who may use which layer version, under which StatementId."""
+
+    layer_name: str
+    version_number: int
+    statement_id: str
+    principal: str
+    action: str = GET_LAYER_VERSION
+    organization_id: Optional[str] = None
+    revision_id: Optional[str] = None
+
+
+def quote(value: Any) -> str:
+    """Quote a value for an error message, shortened so that messages stay small."""
+    text = repr(value)
+    if len(text) > _QUOTE_LIMIT:
+        return f"{text[:_QUOTE_LIMIT]}... ({len(text)} characters)"
+    return text
+
+
+def version_number_problem(value: Any) -> Optional[str]:
+    """VersionNumber arrives as a string from CloudFormation ("3"); an int is fine too."""
+    text = value if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    if text is None or not re.fullmatch(r"[1-9][0-9]{0,18}", text) or int(text) > _MAX_VERSION_NUMBER:
+        return f"VersionNumber must be {VERSION_NUMBER_MEANING}, got {quote(value)}"
+    return None
+
+
+def property_problem(name: str, value: Any) -> Optional[str]:
+    """Check one property by its CloudFormation name."""
+    if name == "VersionNumber":
+        return version_number_problem(value)
+    return RULES[name].problem(name, value)
+
+
+def organization_problem(principal: Any, organization_id: Any) -> Optional[str]:
+    """OrganizationId narrows a '*' grant; with any other principal Lambda would reject it."""
+    if organization_id is not None and principal != ALL_ACCOUNTS:
+        return (
+            f"OrganizationId {quote(organization_id)} requires Principal '*', got Principal {quote(principal)}; "
+            "to share with an organization set Principal to '*'"
+        )
+    return None
+
+
+def parse_properties(properties: Any) -> PermissionRequest:
+    """Validate ResourceProperties and return the request, or raise InvalidProperties listing every problem."""
+    if not isinstance(properties, Mapping):
+        raise InvalidProperties(f"ResourceProperties must be an object, got {quote(properties)}")
+    problems = []
+    unknown = [name for name in properties if name not in ALLOWED and name not in CLOUDFORMATION_PROPERTIES]
+    if unknown:
+        problems.append(
+            f"unknown properties {', '.join(quote(name) for name in unknown)}; allowed: {', '.join(ALLOWED)}"
+        )
+    problems += [f"missing required property {name}" for name in REQUIRED if name not in properties]
+    problems += [
+        problem
+        for name in ALLOWED
+        if name in properties and (problem := property_problem(name, properties[name])) is not None
+    ]
+    if (problem := organization_problem(properties.get("Principal"), properties.get("OrganizationId"))) is not None:
+        problems.append(problem)
+    if problems:
+        raise InvalidProperties("; ".join(problems))
+    return PermissionRequest(
+        layer_name=properties["LayerName"],
+        version_number=int(properties["VersionNumber"]),
+        statement_id=properties["StatementId"],
+        principal=properties["Principal"],
+        action=properties.get("Action", GET_LAYER_VERSION),
+        organization_id=properties.get("OrganizationId"),
+        revision_id=properties.get("RevisionId"),
+    )
+
+
+REQUEST_TYPES = ("Create", "Update", "Delete")
+_EVENT_STRINGS = ("ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+
+
+def event_problem(event: Mapping) -> Optional[str]:
+    """Check the shape of a CloudFormation custom resource event; None when it can be acted on."""
+    request_type = event.get("RequestType")
+    if request_type not in REQUEST_TYPES:
+        return f"RequestType must be one of {', '.join(REQUEST_TYPES)}, got {quote(request_type)}"
+    needed = [*_EVENT_STRINGS, *(("PhysicalResourceId",) if request_type != "Create" else ())]
+    wrong = [name for name in needed if not isinstance(event.get(name), str) or not event.get(name)]
+    if wrong:
+        return f"the {request_type} event lacks the string fields {', '.join(wrong)}"
+    if request_type != "Delete" and not isinstance(event.get("ResourceProperties"), Mapping):
+        return f"the {request_type} event has no ResourceProperties object"
+    return None
