@@ -1,0 +1,97 @@
+"""Shared real parts: a Lambda stand-in (moto server over HTTP) and an HTTPS ResponseURL receiver."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tools.cfn_protocol import LambdaContext
+from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver
+
+
+@pytest.fixture(scope="session")
+def lambda_standin() -> Iterator[LambdaStandIn]:
+    standin = LambdaStandIn().start()
+    saved = dict(os.environ)
+    os.environ.update(standin.environment())
+    yield standin
+    os.environ.clear()
+    os.environ.update(saved)
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def _receiver() -> Iterator[ResponseReceiver]:
+    receiver = ResponseReceiver().start()
+    saved = os.environ.get("SSL_CERT_FILE")
+    # The handler verifies the ResponseURL's certificate, as it must against CloudFormation.
+    os.environ["SSL_CERT_FILE"] = receiver.ca_file
+    yield receiver
+    if saved is None:
+        os.environ.pop("SSL_CERT_FILE", None)
+    else:
+        os.environ["SSL_CERT_FILE"] = saved
+    receiver.stop()
+
+
+@pytest.fixture
+def receiver(_receiver: ResponseReceiver) -> Iterator[ResponseReceiver]:
+    _receiver.reset()
+    yield _receiver
+    _receiver.reset()
+
+
+@pytest.fixture
+def lambda_api(lambda_standin: LambdaStandIn) -> Any:
+    """A plain client for arranging and inspecting the stand-in, separate from the handler's own."""
+    return boto3.client("lambda", endpoint_url=lambda_standin.endpoint_url, region_name="us-east-1")
+
+
+def publish_layer(lambda_api: Any, name: str) -> str:
+    """Publish one version of a tiny layer and return its version ARN."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer_zip:
+        layer_zip.writestr("python/demo.py", "VALUE = 1\n")
+    response = lambda_api.publish_layer_version(LayerName=name, Content={"ZipFile": archive.getvalue()})
+    return response["LayerVersionArn"]
+
+
+@pytest.fixture
+def layer_name() -> str:
+    return f"shared-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def layer_v1(lambda_api: Any, layer_name: str) -> str:
+    return publish_layer(lambda_api, layer_name)
+
+
+def policy_statements(lambda_api: Any, layer_version_arn: str) -> dict[str, dict]:
+    """The layer version's statements by Sid, as Lambda returns them; empty when there is no policy."""
+    layer_arn, version = layer_version_arn.rsplit(":", 1)
+    try:
+        policy = lambda_api.get_layer_version_policy(LayerName=layer_arn, VersionNumber=int(version))
+    except lambda_api.exceptions.ResourceNotFoundException:
+        return {}
+    return {statement["Sid"]: statement for statement in json.loads(policy["Policy"])["Statement"]}
+
+
+@pytest.fixture
+def invoke(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callable[..., list[ReceivedResponse]]:
+    """Run the real entry point on one event and return what reached that event's ResponseURL."""
+    from layer_share_handler.entry import handler
+
+    def run(event: dict[str, Any], timeout_seconds: float = 60.0) -> list[ReceivedResponse]:
+        handler(event, LambdaContext(timeout_seconds=timeout_seconds))
+        name = event["ResponseURL"].split("?")[0].rsplit("/", 1)[-1]
+        return receiver.responses_for(name)
+
+    return run

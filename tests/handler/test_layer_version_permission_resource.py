@@ -1,0 +1,370 @@
+"""The handler's contract with CloudFormation, driven through the real entry point with complete events.
+
+Lambda is a moto server over HTTP with faithful layer policies (tools/standins.py); responses go to
+a local HTTPS receiver. Each test asserts what reached the ResponseURL and the resulting policy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+from layer_share_handler.entry import lambda_client
+from tests.conftest import policy_statements, publish_layer
+from tools.cfn_protocol import STACK_ID, cfn_event
+
+PARTNER = "223456789012"
+OTHER_PARTNER = "334567890123"
+ORGANIZATION = "o-a1b2c3d4e5"
+
+
+def grant_properties(layer_version_arn: str, statement_id: str = "share-partner", **overrides: str) -> dict[str, str]:
+    layer_arn, version = layer_version_arn.rsplit(":", 1)
+    return {"LayerName": layer_arn, "VersionNumber": version, "StatementId": statement_id, "Principal": PARTNER,
+            **overrides}
+
+
+def send(invoke: Any, receiver: Any, request_type: str, properties: dict, **fields: Any) -> dict[str, Any]:
+    """Send one event and return the single response CloudFormation received for it."""
+    event = cfn_event(request_type, "SharePartner", properties, receiver.url(uuid.uuid4().hex), **fields)
+    responses = invoke(event)
+    assert len(responses) == 1, f"expected exactly one response, got {[r.body for r in responses]}"
+    body = responses[0].body
+    assert body["StackId"] == STACK_ID
+    assert body["RequestId"] == event["RequestId"]
+    assert body["LogicalResourceId"] == "SharePartner"
+    return body
+
+
+def account_statement(layer_version_arn: str, statement_id: str, account: str = PARTNER) -> dict[str, Any]:
+    return {"Sid": statement_id, "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "lambda:GetLayerVersion", "Resource": layer_version_arn}
+
+
+def test_create_grants_the_statement_and_reports_it(invoke, receiver, lambda_api, layer_v1):
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    revision_id = body["Data"]["RevisionId"]
+    assert body["Status"] == "SUCCESS"
+    assert body["Reason"] == ""
+    assert body["PhysicalResourceId"] == f"{layer_v1}#share-partner#{revision_id}"
+    assert body["Data"]["StatementId"] == "share-partner"
+    assert body["Data"]["LayerVersionArn"] == layer_v1
+    assert json.loads(body["Data"]["Statement"]) == account_statement(layer_v1, "share-partner")
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+def test_create_with_a_bare_layer_name_uses_the_functions_account_and_region(invoke, receiver, lambda_api, layer_v1):
+    properties = grant_properties(layer_v1, LayerName=layer_v1.split(":")[6])
+
+    body = send(invoke, receiver, "Create", properties)
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"].startswith(f"{layer_v1}#share-partner#")
+    assert set(policy_statements(lambda_api, layer_v1)) == {"share-partner"}
+
+
+def test_create_shares_with_an_organization(invoke, receiver, lambda_api, layer_v1):
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1, Principal="*", OrganizationId=ORGANIZATION))
+
+    assert body["Status"] == "SUCCESS"
+    statement = policy_statements(lambda_api, layer_v1)["share-partner"]
+    assert statement["Principal"] == "*"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION}}
+
+
+def test_repeated_create_adopts_the_identical_statement(invoke, receiver, lambda_api, layer_v1):
+    first = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    again = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    assert again["Status"] == "SUCCESS"
+    assert again["PhysicalResourceId"] == first["PhysicalResourceId"]
+    assert list(policy_statements(lambda_api, layer_v1)) == ["share-partner"]
+
+
+def test_create_conflicting_with_a_foreign_statement_fails_and_leaves_it(invoke, receiver, lambda_api, layer_v1):
+    layer_arn, version = layer_v1.rsplit(":", 1)
+    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
+                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
+                                            Principal=OTHER_PARTNER)
+
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    assert body["Status"] == "FAILED"
+    assert "share-partner" in body["Reason"] and OTHER_PARTNER in body["Reason"]
+    assert "left untouched" in body["Reason"]
+    assert not body["PhysicalResourceId"].startswith("arn:")
+    foreign = account_statement(layer_v1, "share-partner", OTHER_PARTNER)
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": foreign}
+
+    rollback = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=body["PhysicalResourceId"])
+
+    assert rollback["Status"] == "SUCCESS"
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": foreign}
+
+
+def test_create_with_bad_input_fails_quoting_the_value_and_the_rule(invoke, receiver, lambda_api, layer_v1):
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1, VersionNumber="1.5"))
+
+    assert body["Status"] == "FAILED"
+    assert "VersionNumber" in body["Reason"] and "'1.5'" in body["Reason"]
+    assert "positive whole number" in body["Reason"]
+    assert not body["PhysicalResourceId"].startswith("arn:")
+    assert policy_statements(lambda_api, layer_v1) == {}
+
+
+def test_unknown_property_is_named_with_the_allowed_ones(invoke, receiver, layer_v1):
+    properties = grant_properties(layer_v1)
+    properties["Principle"] = properties.pop("Principal")
+
+    body = send(invoke, receiver, "Create", properties)
+
+    assert body["Status"] == "FAILED"
+    assert "'Principle'" in body["Reason"]
+    assert "allowed: LayerName, VersionNumber, StatementId, Principal" in body["Reason"]
+
+
+def test_delete_after_failed_create_is_a_no_op(invoke, receiver, lambda_api, layer_v1):
+    failed = send(invoke, receiver, "Create", grant_properties(layer_v1, Principal="everyone"))
+    assert failed["Status"] == "FAILED"
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1, Principal="everyone"),
+                physical_id=failed["PhysicalResourceId"])
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == failed["PhysicalResourceId"]
+
+
+def test_update_of_the_principal_replaces_the_statement_in_place(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    body = send(invoke, receiver, "Update", grant_properties(layer_v1, Principal=OTHER_PARTNER),
+                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]  # so CloudFormation sends no cleanup Delete
+    assert body["Data"]["RevisionId"] != created["Data"]["RevisionId"]
+    assert policy_statements(lambda_api, layer_v1) == {
+        "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER)
+    }
+
+
+def test_update_regrants_a_statement_removed_by_hand(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    layer_arn, version = layer_v1.rsplit(":", 1)
+    lambda_api.remove_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
+                                               StatementId="share-partner")
+
+    body = send(invoke, receiver, "Update", grant_properties(layer_v1),
+                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+def test_update_with_invalid_properties_fails_before_touching_the_grant(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    body = send(invoke, receiver, "Update", grant_properties(layer_v1, Principal="2234"),
+                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    assert body["Status"] == "FAILED"
+    assert "'2234'" in body["Reason"]
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(invoke, receiver, lambda_api, layer_name,
+                                                                       layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    layer_v2 = publish_layer(lambda_api, layer_name)
+
+    body = send(invoke, receiver, "Update", grant_properties(layer_v2),
+                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"].startswith(f"{layer_v2}#share-partner#")
+    assert set(policy_statements(lambda_api, layer_v2)) == {"share-partner"}
+    assert set(policy_statements(lambda_api, layer_v1)) == {"share-partner"}
+
+    cleanup = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert cleanup["Status"] == "SUCCESS"
+    assert policy_statements(lambda_api, layer_v1) == {}
+    assert set(policy_statements(lambda_api, layer_v2)) == {"share-partner"}
+
+
+def test_rollback_of_a_replacement_keeps_the_old_grant(invoke, receiver, lambda_api, layer_name, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    layer_v2 = publish_layer(lambda_api, layer_name)
+    replaced = send(invoke, receiver, "Update", grant_properties(layer_v2),
+                    physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    # The stack fails elsewhere: CloudFormation rolls back and deletes the new physical resource.
+    rollback = send(invoke, receiver, "Delete", grant_properties(layer_v2), physical_id=replaced["PhysicalResourceId"])
+
+    assert rollback["Status"] == "SUCCESS"
+    assert policy_statements(lambda_api, layer_v2) == {}
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+def test_update_to_a_new_statement_id_is_a_new_identity(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    body = send(invoke, receiver, "Update", grant_properties(layer_v1, statement_id="share-partner-2"),
+                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"].startswith(f"{layer_v1}#share-partner-2#")
+    assert set(policy_statements(lambda_api, layer_v1)) == {"share-partner", "share-partner-2"}
+
+
+def test_delete_removes_exactly_the_named_statement(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    send(invoke, receiver, "Create", grant_properties(layer_v1, statement_id="neighbour", Principal=OTHER_PARTNER))
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert set(policy_statements(lambda_api, layer_v1)) == {"neighbour"}
+
+
+def test_delete_when_the_statement_is_already_gone_succeeds(invoke, receiver, lambda_api, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert body["Status"] == "SUCCESS"
+
+
+def test_delete_when_the_layer_version_is_gone_succeeds(invoke, receiver, lambda_api, layer_name, layer_v1):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    lambda_api.delete_layer_version(LayerName=layer_name, VersionNumber=1)
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert body["Status"] == "SUCCESS"
+
+
+@pytest.fixture
+def response_lost_after_add(lambda_standin):
+    """Fault hook: the first AddLayerVersionPermission request lands, then its answer is lost on the way back."""
+    client = lambda_client("us-east-1")
+    answers = []
+
+    def lose_answer(**_: Any) -> None:
+        answers.append(1)
+        if len(answers) == 1:
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1 (stand-in)")
+
+    client.meta.events.register("after-call.lambda.AddLayerVersionPermission", lose_answer, unique_id="lose")
+    yield client
+    client.meta.events.unregister("after-call.lambda.AddLayerVersionPermission", unique_id="lose")
+
+
+@pytest.fixture
+def lambda_unreachable_after_add(response_lost_after_add):
+    """Fault hook: after the first add lands and its answer is lost, every further call fails to connect."""
+    calls = []
+
+    def refuse(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+        if len(calls) > 1:
+            raise ConnectionClosedError(endpoint_url="http://127.0.0.1 (stand-in)")
+
+    response_lost_after_add.meta.events.register("before-call.lambda", refuse, unique_id="refuse")
+    yield
+    response_lost_after_add.meta.events.unregister("before-call.lambda", unique_id="refuse")
+
+
+def test_create_whose_answer_was_lost_adopts_its_own_grant(invoke, receiver, lambda_api, layer_v1,
+                                                            response_lost_after_add):
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"].startswith(f"{layer_v1}#share-partner#")
+    assert body["PhysicalResourceId"] != f"{layer_v1}#share-partner#"
+    assert list(policy_statements(lambda_api, layer_v1)) == ["share-partner"]
+
+
+def test_create_with_unknown_outcome_fails_with_an_id_the_rollback_cleans_up(invoke, receiver, lambda_api, layer_v1,
+                                                                             lambda_unreachable_after_add):
+    # 28 s of Lambda time leaves about 2 s for retries once the handler's reserve is set aside.
+    event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("unknown-outcome"))
+    [response] = invoke(event, timeout_seconds=28)
+
+    assert response.body["Status"] == "FAILED"
+    assert response.body["PhysicalResourceId"] == f"{layer_v1}#share-partner#"
+    assert "ConnectionClosedError" in response.body["Reason"]
+    assert list(policy_statements(lambda_api, layer_v1)) == ["share-partner"]  # it landed after all
+
+
+def test_rollback_delete_of_an_unknown_outcome_removes_a_matching_grant(invoke, receiver, lambda_api, layer_v1):
+    layer_arn, version = layer_v1.rsplit(":", 1)
+    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
+                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
+                                            Principal=PARTNER)
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
+
+    assert body["Status"] == "SUCCESS"
+    assert policy_statements(lambda_api, layer_v1) == {}
+
+
+def test_rollback_delete_of_an_unknown_outcome_keeps_a_statement_that_is_not_ours(invoke, receiver, lambda_api,
+                                                                                 layer_v1):
+    layer_arn, version = layer_v1.rsplit(":", 1)
+    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
+                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
+                                            Principal=OTHER_PARTNER)
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
+
+    assert body["Status"] == "SUCCESS"
+    assert policy_statements(lambda_api, layer_v1) == {
+        "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER)
+    }
+
+
+def test_malformed_event_is_answered_at_its_own_response_url(invoke, receiver, layer_v1):
+    earlier = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("earlier"))
+    invoke(earlier)
+    malformed = {"RequestType": "Create", "ResponseURL": receiver.url("malformed"), "ResourceProperties": {}}
+
+    [response] = invoke(malformed)
+
+    assert response.body["Status"] == "FAILED"
+    assert "StackId" in response.body["Reason"]
+    assert len(receiver.responses_for("earlier")) == 1
+
+
+def test_unknown_request_type_fails_with_the_allowed_ones(invoke, receiver, layer_v1):
+    body = send(invoke, receiver, "Upsert", grant_properties(layer_v1))
+
+    assert body["Status"] == "FAILED"
+    assert "'Upsert'" in body["Reason"] and "Create, Update, Delete" in body["Reason"]
+
+
+def test_logs_name_the_work_but_never_the_response_url(invoke, receiver, layer_v1, caplog):
+    caplog.set_level(logging.DEBUG)
+    event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("logged"))
+
+    invoke(event)
+    invoke(cfn_event("Delete", "SharePartner", grant_properties(layer_v1), receiver.url("logged-delete"),
+                     physical_id=receiver.responses_for("logged")[0].body["PhysicalResourceId"]))
+
+    assert "Create SharePartner" in caplog.text
+    assert "Lambda AddLayerVersionPermission: HTTP 201" in caplog.text
+    assert "Lambda RemoveLayerVersionPermission: HTTP 204" in caplog.text
+    assert "Responding SUCCESS" in caplog.text
+    assert event["ResponseURL"] not in caplog.text
+    assert "X-Amz-Signature" not in caplog.text
+    assert "cloudformation-custom-resource-response" not in caplog.text
