@@ -368,3 +368,25 @@ def test_logs_name_the_work_but_never_the_response_url(invoke, receiver, layer_v
     assert event["ResponseURL"] not in caplog.text
     assert "X-Amz-Signature" not in caplog.text
     assert "cloudformation-custom-resource-response" not in caplog.text
+
+
+@pytest.fixture
+def slow_lambda(lambda_standin):
+    """Fault hook: every Lambda call takes 3 s, longer than the invocation has left."""
+    import time
+
+    client = lambda_client("us-east-1")
+    client.meta.events.register("before-call.lambda", lambda **_: time.sleep(3), unique_id="slow")
+    yield
+    client.meta.events.unregister("before-call.lambda", unique_id="slow")
+
+
+def test_a_call_slower_than_the_remaining_time_gets_exactly_one_response(invoke, receiver, lambda_api, layer_v1,
+                                                                        slow_lambda):
+    event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("too-slow"))
+
+    responses = invoke(event, timeout_seconds=2.5)
+
+    assert [response.body["Status"] for response in responses] == ["FAILED"]
+    assert responses[0].body["PhysicalResourceId"] == f"{layer_v1}#share-partner#"
+    assert "ran out of time" in responses[0].body["Reason"]

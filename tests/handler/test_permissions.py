@@ -1,0 +1,296 @@
+"""The permission logic against every documented Lambda error code, with botocore's Stubber.
+
+moto cannot produce these errors, so each test queues exactly the calls and answers Lambda would give.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from layer_share_handler.permissions import Deadline, OperationFailed, grant, revoke, update_in_place
+from layer_share_handler.physical_id import parse_layer_version_arn, parse_physical_id
+from layer_share_handler.rules import PermissionRequest
+
+LAYER_VERSION = parse_layer_version_arn("arn:aws:lambda:eu-west-1:111122223333:layer:tools:7")
+LAYER = {"LayerName": "arn:aws:lambda:eu-west-1:111122223333:layer:tools", "VersionNumber": 7}
+REQUEST = PermissionRequest(layer_name=LAYER["LayerName"], version_number=7, statement_id="share", principal="223456789012")
+ADD = {**LAYER, "StatementId": "share", "Action": "lambda:GetLayerVersion", "Principal": "223456789012"}
+OURS = {"Sid": "share", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::223456789012:root"},
+        "Action": "lambda:GetLayerVersion", "Resource": LAYER_VERSION.arn}
+FOREIGN = {**OURS, "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
+GRANT_ID = parse_physical_id(f"{LAYER_VERSION.arn}#share#rev-1")
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps, so retries take no real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def deadline(fake_time: FakeTime) -> Deadline:
+    return Deadline(30, clock=fake_time.clock, sleep=fake_time.sleep)
+
+
+def stubbed_client() -> tuple:
+    client = boto3.client("lambda", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+@pytest.fixture
+def stubbed():
+    client, stubber = stubbed_client()
+    with stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def endless():
+    """A stubbed client with more answers queued than the deadline lets the code use."""
+    client, stubber = stubbed_client()
+    with stubber:
+        yield client, stubber
+
+
+def added(stubber: Stubber, revision_id: str = "rev-1", statement: dict = OURS, **params) -> None:
+    stubber.add_response("add_layer_version_permission",
+                         {"Statement": json.dumps(statement), "RevisionId": revision_id}, {**ADD, **params})
+
+
+def policy(stubber: Stubber, *statements: dict, revision_id: str = "rev-1") -> None:
+    document = {"Version": "2012-10-17", "Id": "default", "Statement": list(statements)}
+    stubber.add_response("get_layer_version_policy", {"Policy": json.dumps(document), "RevisionId": revision_id}, LAYER)
+
+
+def error(stubber: Stubber, operation: str, code: str, status: int, message: str = "") -> None:
+    stubber.add_client_error(operation, code, message or code, http_status_code=status)
+
+
+def test_grant_makes_one_call_when_there_is_no_conflict(stubbed, deadline, fake_time):
+    client, stubber = stubbed
+    added(stubber)
+
+    granted = grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert granted.data == {"Statement": json.dumps(OURS), "RevisionId": "rev-1", "StatementId": "share",
+                            "LayerVersionArn": LAYER_VERSION.arn}
+    assert fake_time.sleeps == []
+
+
+def test_grant_passes_organization_and_revision_when_given(stubbed, deadline):
+    client, stubber = stubbed
+    request = PermissionRequest(**{**REQUEST.__dict__, "principal": "*", "organization_id": "o-a1b2c3d4e5",
+                                   "revision_id": "rev-0"})
+    added(stubber, Principal="*", OrganizationId="o-a1b2c3d4e5", RevisionId="rev-0")
+
+    assert grant(client, request, LAYER_VERSION, deadline).revision_id == "rev-1"
+
+
+@pytest.mark.parametrize("throttles", [1, 3])
+def test_grant_retries_throttling_with_backoff(stubbed, deadline, fake_time, throttles):
+    client, stubber = stubbed
+    for _ in range(throttles):
+        error(stubber, "add_layer_version_permission", "TooManyRequestsException", 429, "Rate exceeded")
+    added(stubber)
+
+    assert grant(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
+    assert len(fake_time.sleeps) == throttles
+
+
+def test_grant_throttled_until_the_deadline_fails_as_throttled_and_not_granted(endless, fake_time):
+    client, stubber = endless
+    deadline = Deadline(3, clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(200):
+        error(stubber, "add_layer_version_permission", "TooManyRequestsException", 429, "Rate exceeded")
+
+    with pytest.raises(OperationFailed) as failure:
+        grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert "throttled" in str(failure.value) and "deadline" in str(failure.value)
+    assert failure.value.outcome_unknown is False  # 429 means Lambda refused the request
+    assert fake_time.now < 3
+
+
+def test_grant_retries_service_exception_and_marks_the_outcome_unknown_if_it_never_recovers(endless, fake_time):
+    client, stubber = endless
+    deadline = Deadline(1, clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(100):
+        error(stubber, "add_layer_version_permission", "ServiceException", 500)
+
+    with pytest.raises(OperationFailed) as failure:
+        grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert failure.value.outcome_unknown is True
+    assert "ServiceException" in str(failure.value)
+
+
+def test_grant_adopts_an_identical_statement_after_resource_conflict(stubbed, deadline):
+    client, stubber = stubbed
+    error(stubber, "add_layer_version_permission", "ResourceConflictException", 409, "The statement id (share) exists")
+    policy(stubber, OURS, revision_id="rev-9")
+
+    granted = grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert granted.revision_id == "rev-9"
+    assert json.loads(granted.statement) == OURS
+
+
+def test_grant_refuses_to_take_over_a_different_statement(stubbed, deadline):
+    client, stubber = stubbed
+    error(stubber, "add_layer_version_permission", "ResourceConflictException", 409)
+    policy(stubber, FOREIGN)
+
+    with pytest.raises(OperationFailed) as failure:
+        grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert "999999999999" in str(failure.value) and "left untouched" in str(failure.value)
+    assert failure.value.outcome_unknown is False
+
+
+def test_grant_retries_a_conflict_that_was_an_operation_in_progress(stubbed, deadline, fake_time):
+    client, stubber = stubbed
+    error(stubber, "add_layer_version_permission", "ResourceConflictException", 409, "An update is in progress")
+    policy(stubber)
+    added(stubber)
+
+    assert grant(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
+    assert len(fake_time.sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "hint"),
+    [
+        ("PolicyLengthExceededException", 400, "policy is full"),
+        ("ResourceNotFoundException", 404, "does not exist"),
+        ("InvalidParameterValueException", 400, "rejected a parameter"),
+        ("PreconditionFailedException", 412, "RevisionId"),
+        ("AccessDeniedException", 403, "not allowed"),
+    ],
+)
+def test_grant_fails_at_once_on_definitive_errors_with_a_hint(stubbed, deadline, fake_time, code, status, hint):
+    client, stubber = stubbed
+    error(stubber, "add_layer_version_permission", code, status)
+
+    with pytest.raises(OperationFailed) as failure:
+        grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert code in str(failure.value) and hint in str(failure.value)
+    assert failure.value.outcome_unknown is False
+    assert fake_time.sleeps == []
+
+
+def test_update_in_place_replaces_a_changed_statement(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, FOREIGN, revision_id="rev-5")
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"})
+    added(stubber, revision_id="rev-6")
+
+    assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-6"
+
+
+def test_update_in_place_with_nothing_to_change_makes_one_read(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, OURS, revision_id="rev-5")
+
+    assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-5"
+
+
+def test_update_in_place_rereads_after_precondition_failed(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, FOREIGN, revision_id="rev-5")
+    error(stubber, "remove_layer_version_permission", "PreconditionFailedException", 412)
+    policy(stubber, FOREIGN, revision_id="rev-6")
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-6"})
+    added(stubber, revision_id="rev-7")
+
+    assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-7"
+
+
+def test_update_in_place_regrants_when_there_is_no_policy(stubbed, deadline):
+    client, stubber = stubbed
+    error(stubber, "get_layer_version_policy", "ResourceNotFoundException", 404)
+    added(stubber)
+
+    assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
+
+
+def test_revoke_reads_then_removes_with_the_current_revision(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, OURS, revision_id="rev-3")
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-3"})
+
+    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+
+
+def test_revoke_rereads_after_precondition_failed(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, OURS, revision_id="rev-3")
+    error(stubber, "remove_layer_version_permission", "PreconditionFailedException", 412)
+    policy(stubber, OURS, revision_id="rev-4")
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-4"})
+
+    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+
+
+def test_revoke_of_a_layer_version_that_is_gone_succeeds(stubbed, deadline):
+    client, stubber = stubbed
+    error(stubber, "get_layer_version_policy", "ResourceNotFoundException", 404)
+
+    assert revoke(client, GRANT_ID, None, deadline) == "already absent"
+
+
+def test_revoke_racing_another_remover_succeeds(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, OURS)
+    error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404)
+
+    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+
+
+@pytest.mark.parametrize(("code", "status"), [("AccessDeniedException", 403), ("InvalidParameterValueException", 400)])
+def test_revoke_that_did_not_happen_is_reported_as_failed(stubbed, deadline, code, status):
+    client, stubber = stubbed
+    policy(stubber, OURS)
+    error(stubber, "remove_layer_version_permission", code, status)
+
+    with pytest.raises(OperationFailed) as failure:
+        revoke(client, GRANT_ID, None, deadline)
+
+    assert code in str(failure.value)
+
+
+def test_revoke_throttled_until_the_deadline_is_reported_as_failed(endless, fake_time):
+    client, stubber = endless
+    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(100):
+        error(stubber, "get_layer_version_policy", "TooManyRequestsException", 429)
+
+    with pytest.raises(OperationFailed, match="throttled"):
+        revoke(client, GRANT_ID, None, deadline)
+    assert fake_time.now < 2
+
+
+def test_revoke_with_expected_content_keeps_a_foreign_statement(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, FOREIGN)
+
+    assert revoke(client, GRANT_ID, REQUEST, deadline).startswith("kept")
