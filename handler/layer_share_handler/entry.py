@@ -118,7 +118,7 @@ class _Invocation(CfnResource):
             logger.exception("Unexpected error")
             self.Reason = f"Unexpected {type(error).__name__}: {error}"
         logger.error("%s failed: %s", self._event["RequestType"], self.Reason)
-        self.Status = FAILED
+        self.Status, self.Data = FAILED, {}
         self.PhysicalResourceId = self._fallback_physical_id
 
     def _timeout(self) -> None:
