@@ -1,0 +1,84 @@
+"""The one handler function per stack that every LayerVersionPermission in the stack uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+from layer_share_handler import ENTRY_POINT
+
+from .asset import handler_code
+from .target import LayerTarget
+
+# Everything the handler calls; Lambda authorizes each against the layer version ARN.
+HANDLER_ACTIONS = (
+    "lambda:AddLayerVersionPermission",
+    "lambda:GetLayerVersionPolicy",
+    "lambda:RemoveLayerVersionPermission",
+)
+
+
+class PermissionHandler(Construct):
+    """Function, role and log group, created once per stack by the first grant that needs them."""
+
+    CONSTRUCT_ID = "LayerVersionPermissionHandler"
+
+    @classmethod
+    def of(cls, scope: IConstruct) -> PermissionHandler:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        return existing if existing is not None else cls(stack, cls.CONSTRUCT_ID)
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Grants and revokes Lambda layer version permissions for CloudFormation",
+        )
+        log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Custom::LayerVersionPermission: shares Lambda layer versions with accounts and organizations",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=ENTRY_POINT,
+            code=handler_code(),
+            memory_size=128,
+            # The handler stops starting Lambda API calls about 26 s before its timeout, to leave room
+            # for a last call and the response to CloudFormation; 60 s leaves it half a minute of work.
+            timeout=Duration.seconds(60),
+            role=self.role,
+            log_group=log_group,
+        )
+        self._policies: dict[tuple[str, bool], iam.Policy] = {}
+
+    def allow(self, grant: Construct, target: LayerTarget, all_versions: bool) -> iam.Policy:
+        """The policy that lets the function manage permissions on the target, shared by all grants on it.
+
+        Each layer version gets its own AWS::IAM::Policy, owned by its first grant, and every grant on it must
+        depend on it. When the last grant on a version leaves the template, CloudFormation then deletes the grant
+        (revoking it) before the policy. With one role policy for all grants, the update phase would already have
+        removed the ARN, and the revoke in the cleanup phase would be denied; CloudFormation ignores cleanup
+        failures, so the grant would silently stay.
+
+        `all_versions` names every version of the layer instead: needed to revoke a grant on a version that a
+        replacement has already dropped from the template.
+        """
+        key = (target.version_arn, all_versions)
+        policy = self._policies.get(key)
+        if policy is None:
+            resource = target.all_versions_arn if all_versions else target.version_arn
+            policy = iam.Policy(
+                grant,
+                "HandlerPolicy",
+                roles=[self.role],
+                statements=[iam.PolicyStatement(actions=list(HANDLER_ACTIONS), resources=[resource])],
+            )
+            self._policies[key] = policy
+        return policy

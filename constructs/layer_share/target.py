@@ -1,0 +1,41 @@
+"""Turn a layer version ARN, concrete or a token, into the template values a grant needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Fn, Token
+
+# arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>
+_ARN_PARTS = 8
+_NAME, _VERSION = 6, 7
+
+
+@dataclass(frozen=True)
+class LayerTarget:
+    """One layer version, as the handler's properties and the handler's IAM policy name it. Values may be tokens."""
+
+    layer_name: str  # LayerName: a bare name (resolved in the handler's own account and region) or a layer ARN
+    version_number: str  # VersionNumber: CloudFormation sends numbers as strings anyway
+    version_arn: str  # the layer version ARN, which IAM authorizes the handler's calls against
+    all_versions_arn: str  # the layer ARN with a wildcard version
+
+
+def target_for(version_arn: str, *, defined_in_same_stack: bool) -> LayerTarget:
+    """Split a concrete ARN here; split a token at deploy time, with Fn::Split and Fn::Select.
+
+    A layer version defined in the handler's own stack lives in the handler's account and region, so its
+    bare name is enough, and shortest. Any other token may name another account or region, so the layer
+    ARN is rebuilt from its parts.
+    """
+    if not Token.is_unresolved(version_arn):
+        layer_arn, _, version = version_arn.rpartition(":")
+        return LayerTarget(layer_arn, version, version_arn, f"{layer_arn}:*")
+    parts = Fn.split(":", version_arn, _ARN_PARTS)
+    layer_arn = Fn.join(":", parts[:_VERSION])
+    return LayerTarget(
+        layer_name=parts[_NAME] if defined_in_same_stack else layer_arn,
+        version_number=parts[_VERSION],
+        version_arn=version_arn,
+        all_versions_arn=Fn.join(":", [*parts[:_VERSION], "*"]),
+    )
