@@ -1,0 +1,409 @@
+"""The template contract of LayerVersionPermission and LayerVersionSharing, and their synth-time validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+from constructs import Construct
+from layer_share_handler import ENTRY_POINT
+from layer_share_handler.rules import RULES, property_problem
+
+from layer_share import LayerVersionPermission, LayerVersionSharing
+
+from .conftest import REPO, cdk_json_context, resources_of
+
+TOOLS_7 = "arn:aws:lambda:eu-west-1:111122223333:layer:tools:7"
+LAYER_ACTIONS = [
+    "lambda:AddLayerVersionPermission",
+    "lambda:GetLayerVersionPolicy",
+    "lambda:RemoveLayerVersionPermission",
+]
+
+
+@dataclass(frozen=True)
+class Grants:
+    """A stack with seven grants of every kind, synthesized once for the module."""
+
+    stack: cdk.Stack
+    template: Template
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template.to_json()["Resources"]
+
+    def logical_id(self, path: str) -> str:
+        """The logical ID of the CloudFormation resource that the construct at `path` (in the stack) stands for."""
+        construct = self.stack
+        for part in path.split("/"):
+            construct = construct.node.find_child(part)
+        return self.stack.resolve(self.stack.get_logical_id(construct.node.default_child))
+
+    def grant(self, path: str) -> dict[str, Any]:
+        """The Custom::LayerVersionPermission resource of the grant at `path`."""
+        return self.resources[self.logical_id(f"{path}/Resource")]
+
+
+@pytest.fixture(scope="module")
+def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("grants")), context=cdk_json_context())
+    stack = cdk.Stack(app, "Grants")
+    layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "app_assets" / "demo_layer")))
+    LayerVersionPermission(stack, "ToAccount", layer_version=layer, principal="123456789012")
+    LayerVersionSharing(
+        stack,
+        "Sharing",
+        layer_version=layer,
+        accounts=["111111111111", "222222222222"],
+        organization_ids=["o-a1b2c3d4e5"],
+    )
+    LayerVersionPermission(
+        stack,
+        "Imported",
+        layer_version_arn=TOOLS_7,
+        principal="arn:aws:iam::123456789012:root",
+        retain_on_replace=False,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    LayerVersionPermission(
+        stack, "Public", layer_version_arn=TOOLS_7, principal="*", allow_all_accounts=True, statement_id="public-tools"
+    )
+    parameter = cdk.CfnParameter(stack, "ToolsLayerVersionArn")
+    LayerVersionPermission(
+        stack, "FromParameter", layer_version_arn=parameter.value_as_string, principal="123456789012"
+    )
+    return Grants(stack, Template.from_stack(stack))
+
+
+def layer_policies(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The handler's layer policies by logical ID: name -> the one Resource their statement names."""
+    policies = {}
+    for name, body in resources_of({"Resources": resources}, "AWS::IAM::Policy").items():
+        for statement in body["Properties"]["PolicyDocument"]["Statement"]:
+            if any(action.startswith("lambda:") for action in statement["Action"]):
+                assert statement["Action"] == LAYER_ACTIONS
+                policies[name] = statement["Resource"]
+    return policies
+
+
+def test_every_grant_is_one_custom_resource_served_by_one_function(grants: Grants) -> None:
+    grants.template.resource_count_is("Custom::LayerVersionPermission", 7)
+    grants.template.resource_count_is("AWS::Lambda::Function", 1)
+    grants.template.resource_count_is("AWS::IAM::Role", 1)
+    grants.template.resource_count_is("AWS::Logs::LogGroup", 1)
+    (function_id,) = resources_of({"Resources": grants.resources}, "AWS::Lambda::Function")
+    for body in resources_of({"Resources": grants.resources}, "Custom::LayerVersionPermission").values():
+        assert body["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
+
+
+def test_the_handler_is_small_python_on_arm_with_a_timeout_that_fits_its_deadline(grants: Grants) -> None:
+    grants.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "MemorySize": 128,
+            "Timeout": 60,
+            "Handler": ENTRY_POINT,
+            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("LayerVersionPermissionHandlerLogs")}},
+        },
+    )
+
+
+def test_the_handler_logs_to_its_own_log_group_with_retention(grants: Grants) -> None:
+    (log_group_id,) = resources_of({"Resources": grants.resources}, "AWS::Logs::LogGroup")
+    grants.template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+    grants.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_the_handler_role_has_no_managed_policies(grants: Grants) -> None:
+    (role,) = resources_of({"Resources": grants.resources}, "AWS::IAM::Role").values()
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+
+
+def test_layer_actions_are_allowed_only_on_the_granted_layer_versions(grants: Grants) -> None:
+    resources = sorted(json.dumps(resource, sort_keys=True) for resource in layer_policies(grants.resources).values())
+    assert resources == sorted(
+        json.dumps(resource, sort_keys=True)
+        for resource in (
+            {"Ref": grants.logical_id("Layer")},  # shared by the four grants on the in-stack layer
+            TOOLS_7,
+            {"Ref": "ToolsLayerVersionArn"},
+            # retain_on_replace=False: the handler must revoke the grant on a version the template no longer names
+            "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
+        )
+    )
+    assert "*" not in layer_policies(grants.resources).values()
+
+
+def test_each_grant_depends_on_the_policy_for_its_layer_version(grants: Grants) -> None:
+    """So that removing a grant revokes it before its permission goes: CloudFormation deletes dependents first."""
+    policies = layer_policies(grants.resources)
+    expected = {
+        "ToAccount": {"Ref": grants.logical_id("Layer")},
+        "Sharing/Account111111111111": {"Ref": grants.logical_id("Layer")},
+        "Sharing/Organizationo-a1b2c3d4e5": {"Ref": grants.logical_id("Layer")},
+        "Imported": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
+        "Public": TOOLS_7,
+        "FromParameter": {"Ref": "ToolsLayerVersionArn"},
+    }
+    for path, resource in expected.items():
+        grant = grants.grant(path)
+        (policy,) = [name for name in grant["DependsOn"] if name in policies]
+        assert policies[policy] == resource, path
+
+
+def test_the_custom_resource_fails_within_minutes_rather_than_an_hour(grants: Grants) -> None:
+    grants.template.all_resources_properties("Custom::LayerVersionPermission", {"ServiceTimeout": "300"})
+
+
+def test_an_in_stack_layer_is_sent_as_its_bare_name_and_version_split_from_its_arn(grants: Grants) -> None:
+    split = {"Fn::Split": [":", {"Ref": grants.logical_id("Layer")}]}
+    properties = grants.grant("ToAccount")["Properties"]
+    assert properties["LayerName"] == {"Fn::Select": [6, split]}
+    assert properties["VersionNumber"] == {"Fn::Select": [7, split]}
+    assert set(properties) == {
+        "ServiceToken", "ServiceTimeout", "LayerName", "VersionNumber", "StatementId", "Principal"
+    }
+
+
+def test_a_concrete_arn_is_split_at_synth_time_into_layer_arn_and_version_string(grants: Grants) -> None:
+    properties = grants.grant("Imported")["Properties"]
+    assert properties["LayerName"] == "arn:aws:lambda:eu-west-1:111122223333:layer:tools"
+    assert properties["VersionNumber"] == "7"
+    assert properties["Principal"] == "arn:aws:iam::123456789012:root"
+
+
+def test_any_other_token_arn_is_sent_as_the_layer_arn_rebuilt_from_its_parts(grants: Grants) -> None:
+    """The layer may be in another account or region, so the bare name would not do."""
+    split = {"Fn::Split": [":", {"Ref": "ToolsLayerVersionArn"}]}
+    properties = grants.grant("FromParameter")["Properties"]
+    assert properties["LayerName"] == {"Fn::Join": [":", [{"Fn::Select": [i, split]} for i in range(7)]]}
+    assert properties["VersionNumber"] == {"Fn::Select": [7, split]}
+
+
+def test_an_organization_grant_sends_principal_star_with_the_organization(grants: Grants) -> None:
+    properties = grants.grant("Sharing/Organizationo-a1b2c3d4e5")["Properties"]
+    assert (properties["Principal"], properties["OrganizationId"]) == ("*", "o-a1b2c3d4e5")
+
+
+def test_a_public_grant_sends_principal_star_alone_and_the_given_statement_id(grants: Grants) -> None:
+    properties = grants.grant("Public")["Properties"]
+    assert (properties["Principal"], properties["StatementId"]) == ("*", "public-tools")
+    assert "OrganizationId" not in properties
+
+
+def test_sharing_creates_one_grant_per_account_and_organization(grants: Grants) -> None:
+    sharing = grants.stack.node.find_child("Sharing")
+    principals = sorted(
+        (properties["Principal"], properties.get("OrganizationId"))
+        for properties in (grants.grant(f"Sharing/{grant.node.id}")["Properties"] for grant in sharing.permissions)
+    )
+    assert principals == [("*", "o-a1b2c3d4e5"), ("111111111111", None), ("222222222222", None)]
+
+
+def test_by_default_a_replaced_grant_is_retained_and_a_deleted_grant_revoked(grants: Grants) -> None:
+    resource = grants.grant("ToAccount")
+    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Retain", "Delete")
+
+
+def test_retain_on_replace_and_removal_policy_map_to_the_cloudformation_policies(grants: Grants) -> None:
+    resource = grants.grant("Imported")
+    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Delete", "Retain")
+
+
+def test_the_attributes_read_the_handler_data(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path_factory.mktemp("attributes"))), "Attributes")
+    grant = LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal="123456789012")
+    logical_id = stack.resolve(stack.get_logical_id(grant.node.find_child("Resource").node.default_child))
+    assert stack.resolve(grant.ref) == {"Ref": logical_id}
+    for attribute, name in [
+        (grant.statement_id, "StatementId"),
+        (grant.statement, "Statement"),
+        (grant.revision_id, "RevisionId"),
+        (grant.layer_version_arn, "LayerVersionArn"),
+    ]:
+        assert stack.resolve(attribute) == {"Fn::GetAtt": [logical_id, name]}
+
+
+def test_each_stack_gets_its_own_single_handler(tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("two-stacks")))
+    stacks = [cdk.Stack(app, name) for name in ("First", "Second")]
+    for stack in stacks:
+        for account in ("111111111111", "222222222222"):
+            LayerVersionPermission(stack, f"To{account}", layer_version_arn=TOOLS_7, principal=account)
+    for stack in stacks:
+        Template.from_stack(stack).resource_count_is("AWS::Lambda::Function", 1)
+
+
+# The default StatementId: a security property. A principal change must update the grant in place
+# (revoke the old principal, grant the new one), never replace it, which retain_on_replace would keep.
+
+
+def statement_id_of(synth_stack: Callable, **grant: Any) -> tuple[str, str]:
+    template = synth_stack(lambda stack: LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, **grant))
+    ((logical_id, body),) = resources_of(template.to_json(), "Custom::LayerVersionPermission").items()
+    return logical_id, body["Properties"]["StatementId"]
+
+
+def test_the_default_statement_id_is_stable_across_synths(synth_stack: Callable) -> None:
+    assert statement_id_of(synth_stack, principal="111111111111") == statement_id_of(
+        synth_stack, principal="111111111111"
+    )
+
+
+def test_a_principal_or_organization_change_keeps_the_resource_and_its_statement_id(synth_stack: Callable) -> None:
+    first = statement_id_of(synth_stack, principal="111111111111")
+    assert statement_id_of(synth_stack, principal="222222222222") == first
+    assert statement_id_of(synth_stack, principal="*", organization_id="o-a1b2c3d4e5") == first
+    assert statement_id_of(synth_stack, principal="*", organization_id="o-f6g7h8i9j0") == first
+
+
+def test_a_default_statement_id_fits_the_rule_however_deep_the_construct(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path_factory.mktemp("deep"))), "Stack" + "s" * 120)
+    scope: Construct = stack
+    for depth in range(8):
+        scope = Construct(scope, f"Level{depth}" + "x" * 40)
+    LayerVersionPermission(scope, "Share", layer_version_arn=TOOLS_7, principal="111111111111")
+    ((_, body),) = resources_of(Template.from_stack(stack).to_json(), "Custom::LayerVersionPermission").items()
+    statement_id = body["Properties"]["StatementId"]
+    assert len(statement_id) <= 100 and re.fullmatch(RULES["StatementId"].pattern, statement_id)
+
+
+# Synth-time validation: every concrete value is checked with the handler's own rules, and the error
+# names the prop, the value and the rule.
+
+
+def declare_grant(**props: Any) -> None:
+    stack = cdk.Stack(cdk.App(), "Validation")
+    LayerVersionPermission(stack, "Share", **{"layer_version_arn": TOOLS_7, "principal": "123456789012", **props})
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"principal": "12345"}, ["principal='12345'", RULES["Principal"].pattern]),
+        (
+            {"principal": "*", "organization_id": "o-ABCDEFGHIJ"},
+            ["organization_id='o-ABCDEFGHIJ'", RULES["OrganizationId"].pattern],
+        ),
+        ({"statement_id": "has space"}, ["statement_id='has space'", RULES["StatementId"].pattern]),
+        ({"statement_id": "s" * 101}, ["statement_id='sss", "1 to 100 characters"]),
+        ({"layer_version_arn": "tools:7"}, ["layer_version_arn='tools:7'", "arn:<partition>:lambda:<region>"]),
+        (
+            {"layer_version_arn": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:0"},
+            ["layer_version_arn='arn:aws:lambda:eu-west-1:111122223333:layer:tools:0'", "VersionNumber must be"],
+        ),
+        (
+            {"layer_version_arn": "arn:aws:lambda:eu-west-1:111122223333:layer:to.ols:7"},
+            ["layer_version_arn=", "to.ols", RULES["LayerName"].pattern],
+        ),
+        (
+            {"organization_id": "o-a1b2c3d4e5"},
+            ["organization_id='o-a1b2c3d4e5'", "requires Principal '*'", "'123456789012'"],
+        ),
+        ({"allow_all_accounts": True}, ["allow_all_accounts=True applies only to principal='*'", "'123456789012'"]),
+        ({"layer_version_arn": None}, ["exactly one of layer_version", "neither"]),
+    ],
+    ids=lambda value: "" if isinstance(value, list) else ",".join(value),
+)
+def test_an_invalid_value_fails_the_synth_naming_prop_value_and_rule(props: dict, expected: list[str]) -> None:
+    with pytest.raises(ValueError) as error:
+        declare_grant(**props)
+    message = str(error.value)
+    assert message.startswith("LayerVersionPermission Validation/Share: ")
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ValueError) as error:
+        declare_grant(principal="12", statement_id="a b")
+    assert str(error.value).splitlines() == [
+        "LayerVersionPermission Validation/Share has 2 problems:",
+        "- principal='12' is invalid: " + property_problem("Principal", "12"),
+        "- statement_id='a b' is invalid: " + property_problem("StatementId", "a b"),
+    ]
+
+
+def test_an_imported_layer_version_is_checked_too() -> None:
+    stack = cdk.Stack(cdk.App(), "Validation")
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", "arn:aws:lambda:eu-west-1:111122223333:tools")
+    with pytest.raises(ValueError, match=r"layer_version='arn:aws:lambda:eu-west-1:111122223333:tools' is not a layer"):
+        LayerVersionPermission(stack, "Share", layer_version=layer, principal="123456789012")
+
+
+def test_both_a_layer_version_and_an_arn_are_refused() -> None:
+    stack = cdk.Stack(cdk.App(), "Validation")
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", TOOLS_7)
+    with pytest.raises(ValueError, match="exactly one of layer_version .* got both"):
+        LayerVersionPermission(stack, "Share", layer_version=layer, layer_version_arn=TOOLS_7, principal="123456789012")
+
+
+def test_sharing_with_every_account_needs_allow_all_accounts() -> None:
+    with pytest.raises(ValueError) as error:
+        declare_grant(principal="*")
+    assert "grants every AWS account" in str(error.value)
+    assert "allow_all_accounts=True" in str(error.value)
+    assert "organization_id='o-...'" in str(error.value)
+
+
+def test_tokens_are_left_to_the_handler_at_deploy_time(synth_stack: Callable) -> None:
+    def declare(stack: cdk.Stack) -> None:
+        principal = cdk.CfnParameter(stack, "Partner").value_as_string
+        LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal=principal)
+
+    synth_stack(declare).has_resource_properties(
+        "Custom::LayerVersionPermission", {"Principal": {"Ref": "Partner"}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"accounts": ["*"]}, "accounts[0]='*' would share with every AWS account"),
+        ({"accounts": ["111111111111", "1234"]}, f"accounts[1]='1234' is invalid: Principal '1234' does not match"),
+        ({"accounts": "111111111111"}, "accounts must be a list, got the string '111111111111'"),
+        ({"accounts": ["111111111111", "111111111111"]}, "accounts lists '111111111111' more than once"),
+        ({"organization_ids": ["org"]}, "organization_ids[0]='org' is invalid: OrganizationId must be 12 to 34"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_sharing_checks_every_principal_and_names_its_position(props: dict, expected: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Validation")
+    with pytest.raises(ValueError) as error:
+        LayerVersionSharing(stack, "Sharing", layer_version_arn=TOOLS_7, **props)
+    assert str(error.value).startswith("LayerVersionSharing Validation/Sharing: ")
+    assert expected in str(error.value)
+
+
+def test_sharing_needs_principals_known_at_synth_time() -> None:
+    stack = cdk.Stack(cdk.App(), "Validation")
+    account = cdk.CfnParameter(stack, "Partner").value_as_string
+    with pytest.raises(ValueError, match=r"accounts\[0\] is a token.*use LayerVersionPermission"):
+        LayerVersionSharing(stack, "Sharing", layer_version_arn=TOOLS_7, accounts=[account])
