@@ -1,0 +1,77 @@
+"""Example app: publish a small demo layer and share it with an account and an organization, and share a
+layer version from another region with an account.
+
+    npx cdk synth                                  # or: .venv/bin/python app.py
+    npx cdk synth -c demo_layer_arn=arn:aws:lambda:eu-west-1:123456789012:layer:demo:1
+
+Optional context values:
+- demo_layer_arn: an existing layer version ARN to share instead of publishing the demo layer, for example
+  one published in a local stand-in to try the grants before a deploy.
+- tools_layer_arn: the layer version in another region that the stack shares; the default is a placeholder,
+  so deploy with a layer version of your own.
+
+Every synth runs cdk-nag's AwsSolutions checks, which fail the synth on any finding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from aws_cdk import App, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from layer_share import LayerVersionPermission, LayerVersionSharing
+
+PARTNER_ACCOUNT = "444455556666"
+PARTNER_ORGANIZATION = "o-a1b2c3d4e5"
+TOOLS_LAYER_ARN = "arn:aws:lambda:us-west-2:111122223333:layer:tools:7"
+DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
+
+
+class LayerShareDemoStack(Stack):
+    def __init__(
+        self, scope: Construct, id: str, *, demo_layer_arn: Optional[str] = None, tools_layer_arn: str = TOOLS_LAYER_ARN
+    ) -> None:
+        super().__init__(scope, id, description="Shares Lambda layer versions with an account and an organization")
+        # Either this stack publishes the demo layer, or it shares a layer version that exists already.
+        demo_layer = (
+            {"layer_version_arn": demo_layer_arn} if demo_layer_arn else {"layer_version": self._publish_demo_layer()}
+        )
+        LayerVersionSharing(
+            self, "ShareDemoLayer", accounts=[PARTNER_ACCOUNT], organization_ids=[PARTNER_ORGANIZATION], **demo_layer
+        )
+        LayerVersionPermission(self, "ShareToolsLayer", layer_version_arn=tools_layer_arn, principal=PARTNER_ACCOUNT)
+
+    def _publish_demo_layer(self) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            "DemoLayer",
+            code=lambda_.Code.from_asset(str(DEMO_LAYER_CODE)),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_14],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="Demo layer shared by the layer-version-permission example app",
+            # Publishing a new version replaces this one in the template; keeping it keeps the grants that
+            # retain_on_replace leaves on it useful for the functions still pinned to it.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+
+def build_app(app: App) -> LayerShareDemoStack:
+    """Declare the demo stack in `app`, with cdk-nag's AwsSolutions checks, reading the optional context."""
+    stack = LayerShareDemoStack(
+        app,
+        "LayerShareDemo",
+        demo_layer_arn=app.node.try_get_context("demo_layer_arn"),
+        tools_layer_arn=app.node.try_get_context("tools_layer_arn") or TOOLS_LAYER_ARN,
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+if __name__ == "__main__":
+    app = App()
+    build_app(app)
+    app.synth()
