@@ -1,0 +1,172 @@
+"""Real parts for the adversarial suite: a fault-injecting proxy, a count of every Lambda call, a timed entry point,
+and a log scan around every test.
+
+The root conftest provides the Lambda stand-in and the HTTPS receiver; everything here builds on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from layer_share_handler.entry import handler, lambda_client
+from tests.adversarial import figures
+from tests.adversarial.fault_proxy import FaultProxy, redirect_to
+from tools.cfn_protocol import LambdaContext
+from tools.standins import REGION, LambdaStandIn, ReceivedResponse, ResponseReceiver
+
+# What a leaked ResponseURL looks like: the presigned query, and the path every receiver URL has.
+LEAK_MARKERS = ("X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm", "cloudformation-custom-resource-response")
+
+
+class _LogScan(logging.Handler):
+    """Keeps the formatted text (tracebacks included) of every record emitted while a test runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))
+
+
+_log_totals: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_scan_totals() -> Iterator[None]:
+    yield
+    figures.record("security", "Log records and output lines scanned across the suite",
+                   _log_totals["records"] + _log_totals["output lines"])
+    figures.record("security", "Of those, containing a ResponseURL or presigned query (X-Amz-Signature)",
+                   _log_totals["leaks"])
+
+
+@pytest.fixture(autouse=True)
+def logs_never_reveal_the_response_url(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Every log record and every line printed during a test is checked for a ResponseURL.
+
+    The handler's own loggers run at DEBUG here, stricter than in Lambda, so a URL logged "only at debug" is caught.
+    """
+    scan = _LogScan()
+    root, handler_logger = logging.getLogger(), logging.getLogger("layer_share_handler")
+    saved_level = handler_logger.level
+    handler_logger.setLevel(logging.DEBUG)
+    root.addHandler(scan)
+    yield
+    root.removeHandler(scan)
+    handler_logger.setLevel(saved_level)
+    out, err = capfd.readouterr()
+    sys.stdout.write(out)  # back into pytest's capture, so a failure still shows it
+    sys.stderr.write(err)
+    lines = out.splitlines() + err.splitlines()
+    leaks = [text for text in scan.texts + lines if any(marker in text for marker in LEAK_MARKERS)]
+    _log_totals.update({"records": len(scan.texts), "output lines": len(lines), "leaks": len(leaks)})
+    assert not leaks, f"the logs revealed a ResponseURL: {leaks[:3]}"
+
+
+class CallLog:
+    """Every call the handler's Lambda client starts, and every error code Lambda answers with; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def on_before_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.started[model.name] += 1
+
+    def on_after_call(self, parsed: Any, **_: Any) -> None:
+        code = parsed.get("Error", {}).get("Code")
+        if code:
+            with self._lock:
+                self.errors[code] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.started.values())
+
+    @property
+    def writes(self) -> int:
+        return self.started["AddLayerVersionPermission"] + self.started["RemoveLayerVersionPermission"]
+
+
+@pytest.fixture
+def lambda_calls(lambda_standin: LambdaStandIn) -> Iterator[CallLog]:
+    log = CallLog()
+    events = lambda_client(REGION).meta.events
+    events.register("before-call.lambda", log.on_before_call, unique_id="adversarial-call-log-before")
+    events.register("after-call.lambda", log.on_after_call, unique_id="adversarial-call-log-after")
+    yield log
+    events.unregister("before-call.lambda", unique_id="adversarial-call-log-before")
+    events.unregister("after-call.lambda", unique_id="adversarial-call-log-after")
+
+
+@pytest.fixture(scope="session")
+def _fault_proxy(lambda_standin: LambdaStandIn) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(lambda_standin.endpoint_url).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def lambda_faults(_fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    """Route the handler's Lambda calls through the fault proxy for one test; it forwards unless told otherwise."""
+    _fault_proxy.reset()
+    events = lambda_client(REGION).meta.events
+    events.register("before-send.lambda", redirect_to(_fault_proxy), unique_id="adversarial-fault-proxy")
+    yield _fault_proxy
+    events.unregister("before-send.lambda", unique_id="adversarial-fault-proxy")
+    _fault_proxy.reset()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one invocation produced: the PUTs at its ResponseURL, and how long it ran against its deadline."""
+
+    responses: list[ReceivedResponse]
+    seconds: float
+    seconds_left: float
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The one response; fails the test if there were none or several."""
+        assert len(self.responses) == 1, f"expected exactly one response, got {[r.body for r in self.responses]}"
+        return self.responses[0].body
+
+
+def response_name(response_url: str) -> str:
+    return response_url.split("?")[0].rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def handle(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callable[..., Outcome]:
+    """Run the real entry point on one event with a Lambda context of `timeout_seconds`, timed."""
+
+    def run(event: Any, timeout_seconds: float = 60.0) -> Outcome:
+        context = LambdaContext(timeout_seconds=timeout_seconds)
+        started = time.monotonic()
+        handler(event, context)
+        seconds = time.monotonic() - started
+        url = event.get("ResponseURL") if isinstance(event, dict) else None
+        responses = receiver.responses_for(response_name(url)) if isinstance(url, str) else []
+        return Outcome(responses, seconds, context.get_remaining_time_in_millis() / 1000)
+
+    return run
+
+
+@pytest.fixture
+def response_url(receiver: ResponseReceiver) -> Callable[[], str]:
+    """A fresh presigned-looking ResponseURL for each event."""
+    return lambda: receiver.url(uuid.uuid4().hex)
