@@ -29,8 +29,9 @@ def cdk_json_context() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SynthesizedApp:
-    """One synthesized example app: its cloud assembly directory and its stack's template."""
+    """One synthesized example app: the app, its cloud assembly directory and its stack's template."""
 
+    app: cdk.App
     outdir: Path
     stack_name: str
 
@@ -57,7 +58,7 @@ def synth_example_app(outdir: Path, **context: str) -> SynthesizedApp:
     app = cdk.App(outdir=str(outdir), context={**cdk_json_context(), **context})
     stack = example_app.build_app(app)
     app.synth()
-    return SynthesizedApp(outdir, stack.stack_name)
+    return SynthesizedApp(app, outdir, stack.stack_name)
 
 
 @pytest.fixture(scope="session")
