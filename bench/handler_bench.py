@@ -94,7 +94,8 @@ class HandlerResults:
 
 
 def variants() -> list[Variant]:
-    """Both handlers, imported only now: the baseline builds its clients at import, from the environment."""
+    """This handler and the baseline, imported only now: the baseline builds its clients at import, from the
+    environment. Call once per process: each call counts requests anew."""
     from bench import crhelper_default_handler
     from layer_share_handler import entry
 
@@ -178,7 +179,8 @@ def bare_interpreter() -> float:
 
 
 def crhelper_construction() -> float:
-    """What building a CfnResource costs: it creates lambda, events and logs clients unless AWS_SAM_LOCAL is set."""
+    """What building a CfnResource costs, as this handler does for every event: crhelper creates lambda, events
+    and logs clients in its constructor unless AWS_SAM_LOCAL is set."""
     from crhelper import CfnResource
 
     started = time.perf_counter()
@@ -186,10 +188,9 @@ def crhelper_construction() -> float:
     return time.perf_counter() - started
 
 
-def run(receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int, stack_delete: bool,
-        progress: Callable[[str], None]) -> HandlerResults:
+def run(handlers: list[Variant], receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int,
+        stack_delete: bool, progress: Callable[[str], None]) -> HandlerResults:
     results = HandlerResults()
-    handlers = variants()
     cold_layer = publish_layer(api)
     results.cold_start["bare interpreter"] = {"process wall time": []}
     for variant in handlers:
@@ -204,6 +205,7 @@ def run(receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int
 
     for variant in handlers:
         results.warm_up[variant.name] = lifecycle(variant, receiver, api, record_sleeps=True)
+    crhelper_construction()  # the first one loads the events and logs service models: a cold-start cost
     for repetition in range(repetitions):
         progress(f"events {repetition + 1}/{repetitions}")
         for variant in _rotated(handlers, repetition):
@@ -215,11 +217,14 @@ def run(receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int
         for variant in handlers:
             progress(f"a stack deletion with {variant.name} (the baseline sleeps for real)")
             results.stack_delete[variant.name] = _stack_delete(variant, receiver, api)
+    everything = [
+        *((variant, step, sample) for variant, steps in results.events.items()
+          for step, samples in steps.items() for sample in samples),
+        *((variant, step, sample) for variant, steps in results.warm_up.items() for step, sample in steps.items()),
+        *((variant, "stack deletion", sample) for variant, sample in results.stack_delete.items()),
+    ]
     results.problems = [
-        f"{variant}: {step} answered {sample.status}"
-        for variant, steps in results.events.items()
-        for step, samples in steps.items()
-        for sample in samples
+        f"{variant}: {step} answered {sample.status}" for variant, step, sample in everything
         if sample.status != "SUCCESS"
     ]
     return results
