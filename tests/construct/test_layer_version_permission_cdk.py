@@ -30,7 +30,7 @@ LAYER_ACTIONS = [
 
 @dataclass(frozen=True)
 class Grants:
-    """A stack with seven grants of every kind, synthesized once for the module."""
+    """A stack with eight grants of every kind, synthesized once for the module."""
 
     stack: cdk.Stack
     template: Template
@@ -57,6 +57,7 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
     stack = cdk.Stack(app, "Grants")
     layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "app_assets" / "demo_layer")))
     LayerVersionPermission(stack, "ToAccount", layer_version=layer, principal="123456789012")
+    LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", retain_on_replace=False)
     LayerVersionSharing(
         stack,
         "Sharing",
@@ -94,7 +95,7 @@ def layer_policies(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_every_grant_is_one_custom_resource_served_by_one_function(grants: Grants) -> None:
-    grants.template.resource_count_is("Custom::LayerVersionPermission", 7)
+    grants.template.resource_count_is("Custom::LayerVersionPermission", 8)
     grants.template.resource_count_is("AWS::Lambda::Function", 1)
     grants.template.resource_count_is("AWS::IAM::Role", 1)
     grants.template.resource_count_is("AWS::Logs::LogGroup", 1)
@@ -144,6 +145,12 @@ def test_the_handler_role_has_no_managed_policies(grants: Grants) -> None:
     ]
 
 
+def in_stack_layer_versions(grants: Grants) -> dict[str, Any]:
+    """IAM's name for every version of the in-stack layer: its ARN with the version replaced by a wildcard."""
+    split = {"Fn::Split": [":", {"Ref": grants.logical_id("Layer")}]}
+    return {"Fn::Join": [":", [*({"Fn::Select": [i, split]} for i in range(7)), "*"]]}
+
+
 def test_layer_actions_are_allowed_only_on_the_granted_layer_versions(grants: Grants) -> None:
     resources = sorted(json.dumps(resource, sort_keys=True) for resource in layer_policies(grants.resources).values())
     assert resources == sorted(
@@ -154,6 +161,7 @@ def test_layer_actions_are_allowed_only_on_the_granted_layer_versions(grants: Gr
             {"Ref": "ToolsLayerVersionArn"},
             # retain_on_replace=False: the handler must revoke the grant on a version the template no longer names
             "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
+            in_stack_layer_versions(grants),
         )
     )
     assert "*" not in layer_policies(grants.resources).values()
@@ -167,6 +175,7 @@ def test_each_grant_depends_on_the_policy_for_its_layer_version(grants: Grants) 
         "Sharing/Account111111111111": {"Ref": grants.logical_id("Layer")},
         "Sharing/Organizationo-a1b2c3d4e5": {"Ref": grants.logical_id("Layer")},
         "Imported": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
+        "RevokingOld": in_stack_layer_versions(grants),
         "Public": TOOLS_7,
         "FromParameter": {"Ref": "ToolsLayerVersionArn"},
     }

@@ -1,0 +1,112 @@
+"""The handler's code asset: only the handler and crhelper sources, the same hash wherever it is synthesized,
+and built from the installed package, so that it works from a wheel in someone else's CDK app."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import crhelper
+import layer_share_handler
+
+from layer_share.asset import package_sources
+
+from .conftest import REPO, SynthesizedApp, synth_example_app
+
+SMALL_STACK = Path(__file__).with_name("small_stack.py")
+
+
+def expected_asset_files() -> list[str]:
+    return sorted(path.as_posix() for package in (layer_share_handler, crhelper) for path in package_sources(package))
+
+
+def asset_files(example: SynthesizedApp) -> list[str]:
+    asset_dir = example.outdir / f"asset.{example.function_asset_hash()}"
+    return sorted(path.relative_to(asset_dir).as_posix() for path in asset_dir.rglob("*") if path.is_file())
+
+
+def synth_small_stack(python: str, cwd: Path, **env: str) -> dict[str, Any]:
+    """Run small_stack.py under `python` from `cwd`, with nothing of this process's import path."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", **env)
+    result = subprocess.run(
+        [python, str(SMALL_STACK), str(cwd / "cdk.out")],
+        cwd=cwd, env=environment, check=True, capture_output=True, text=True, timeout=300,
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_asset_holds_only_the_handler_and_crhelper_sources(example: SynthesizedApp) -> None:
+    files = asset_files(example)
+    assert files == expected_asset_files()
+    assert "layer_share_handler/entry.py" in files and "crhelper/resource_helper.py" in files
+    assert all(file.endswith(".py") for file in files)
+
+
+def test_the_asset_hash_is_the_same_in_another_output_directory(example: SynthesizedApp, tmp_path: Path) -> None:
+    assert synth_example_app(tmp_path).function_asset_hash() == example.function_asset_hash()
+
+
+def test_the_asset_hash_is_the_same_from_another_copy_of_the_sources(example: SynthesizedApp, tmp_path: Path) -> None:
+    """Another checkout: fresh timestamps, stray bytecode and stubs next to the sources, another directory."""
+    sources = tmp_path / "checkout"
+    for package_dir in (
+        REPO / "constructs" / "layer_share",
+        REPO / "handler" / "layer_share_handler",
+        Path(crhelper.__file__).parent,
+    ):
+        shutil.copytree(package_dir, sources / package_dir.name)
+    (sources / "layer_share_handler" / "__pycache__").mkdir(exist_ok=True)
+    (sources / "layer_share_handler" / "__pycache__" / "entry.cpython-314.pyc").write_bytes(b"stale")
+    (sources / "layer_share_handler" / "entry.pyi").write_text("def handler(event, context): ...\n")
+
+    synthesized = synth_small_stack(sys.executable, tmp_path, PYTHONPATH=str(sources))
+
+    for name, file in synthesized["imported_from"].items():
+        assert Path(file).is_relative_to(sources), name
+    assert synthesized["asset_hash"] == example.function_asset_hash()
+    assert synthesized["asset_files"] == expected_asset_files()
+
+
+def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: SynthesizedApp, tmp_path: Path) -> None:
+    # Build from a copy, so the checkout gets no build/ or egg-info of its own.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "README.md", "constructs", "handler"):
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+        copy(REPO / name, project / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir", str(tmp_path / "dist"),
+         str(project)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
+    assert packages == {"layer_share", "layer_share_handler"}
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    venv_python = venv / "bin" / "python"
+    # The pinned dependencies, from the project's environment without a network. A .pth line only adds a path:
+    # it does not run the project's own .pth files, so its editable install of this library stays out.
+    site_packages = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    (site_packages / "project_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [*pip, "--python", str(venv_python), "install", "--no-deps", "--no-index", str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )
+
+    synthesized = synth_small_stack(str(venv_python), tmp_path)
+
+    assert Path(synthesized["imported_from"]["layer_share"]).is_relative_to(site_packages)
+    assert Path(synthesized["imported_from"]["layer_share_handler"]).is_relative_to(site_packages)
+    assert synthesized["asset_files"] == expected_asset_files()
+    assert synthesized["asset_hash"] == example.function_asset_hash()
