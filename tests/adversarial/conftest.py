@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -133,11 +133,12 @@ def lambda_faults(_fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one invocation produced: the PUTs at its ResponseURL, and how long it ran against its deadline."""
+    """What one invocation produced: the PUTs at its ResponseURL, and when, against its Lambda deadline."""
 
     responses: list[ReceivedResponse]
     seconds: float
     seconds_left: float
+    first_response_after: Optional[float]
 
     @property
     def body(self) -> dict[str, Any]:
@@ -150,18 +151,47 @@ def response_name(response_url: str) -> str:
     return response_url.split("?")[0].rsplit("/", 1)[-1]
 
 
+class _FirstResponseClock:
+    """Notes when the first PUT for one ResponseURL arrives, by watching the receiver from a thread."""
+
+    _POLL = 0.005  # seconds
+
+    def __init__(self, receiver: ResponseReceiver, name: str, started: float) -> None:
+        self._receiver, self._name, self._started = receiver, name, started
+        self._stop = threading.Event()
+        self.arrived_after: Optional[float] = None
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while self.arrived_after is None and not self._stop.is_set():
+            if self._receiver.responses_for(self._name):
+                self.arrived_after = time.monotonic() - self._started
+            self._stop.wait(self._POLL)
+
+    def stop(self) -> Optional[float]:
+        self._stop.set()
+        self._thread.join()
+        return self.arrived_after
+
+
 @pytest.fixture
 def handle(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callable[..., Outcome]:
     """Run the real entry point on one event with a Lambda context of `timeout_seconds`, timed."""
 
     def run(event: Any, timeout_seconds: float = 60.0) -> Outcome:
+        url = event.get("ResponseURL") if isinstance(event, dict) else None
+        name = response_name(url) if isinstance(url, str) else None
         context = LambdaContext(timeout_seconds=timeout_seconds)
         started = time.monotonic()
-        handler(event, context)
+        clock = _FirstResponseClock(receiver, name, started) if name else None
+        try:
+            handler(event, context)
+        finally:
+            first_response_after = clock.stop() if clock else None
         seconds = time.monotonic() - started
-        url = event.get("ResponseURL") if isinstance(event, dict) else None
-        responses = receiver.responses_for(response_name(url)) if isinstance(url, str) else []
-        return Outcome(responses, seconds, context.get_remaining_time_in_millis() / 1000)
+        responses = receiver.responses_for(name) if name else []
+        return Outcome(responses, seconds, context.get_remaining_time_in_millis() / 1000, first_response_after)
 
     return run
 

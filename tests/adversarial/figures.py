@@ -20,13 +20,13 @@ class Table:
 TABLES: dict[str, Table] = {
     "lambda": Table(
         "Faults on the Lambda API (injected through a real HTTP proxy or a botocore hook)",
-        ("Scenario", "Lambda calls on the wire", "Responses", "Status", "Handler time (s)",
-         "Left before the Lambda deadline (s)", "Statements after"),
+        ("Scenario", "Lambda calls on the wire", "Responses", "Status", "First response after (s)",
+         "Handler returned after (s)", "Left before the Lambda deadline (s)", "Statements after"),
     ),
     "delivery": Table(
         "Faults at the ResponseURL",
-        ("Scenario", "PUT attempts", "Accepted", "Lambda writes", "Handler time (s)",
-         "Left before the Lambda deadline (s)"),
+        ("Scenario", "PUT attempts", "Accepted", "Lambda write calls", "First PUT after (s)",
+         "Handler returned after (s)", "Left before the Lambda deadline (s)"),
     ),
     "concurrency": Table(
         "Concurrency (real threads, one shared client, moto server over HTTP)",
