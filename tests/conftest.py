@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +11,7 @@ import boto3
 import pytest
 
 from tools.cfn_protocol import LambdaContext
-from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver
+from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver, policy_statements, publish_layer  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -55,15 +52,6 @@ def lambda_api(lambda_standin: LambdaStandIn) -> Any:
     return boto3.client("lambda", endpoint_url=lambda_standin.endpoint_url, region_name="us-east-1")
 
 
-def publish_layer(lambda_api: Any, name: str) -> str:
-    """Publish one version of a tiny layer and return its version ARN."""
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as layer_zip:
-        layer_zip.writestr("python/demo.py", "VALUE = 1\n")
-    response = lambda_api.publish_layer_version(LayerName=name, Content={"ZipFile": archive.getvalue()})
-    return response["LayerVersionArn"]
-
-
 @pytest.fixture
 def layer_name() -> str:
     return f"shared-{uuid.uuid4().hex[:10]}"
@@ -72,16 +60,6 @@ def layer_name() -> str:
 @pytest.fixture
 def layer_v1(lambda_api: Any, layer_name: str) -> str:
     return publish_layer(lambda_api, layer_name)
-
-
-def policy_statements(lambda_api: Any, layer_version_arn: str) -> dict[str, dict]:
-    """The layer version's statements by Sid, as Lambda returns them; empty when there is no policy."""
-    layer_arn, version = layer_version_arn.rsplit(":", 1)
-    try:
-        policy = lambda_api.get_layer_version_policy(LayerName=layer_arn, VersionNumber=int(version))
-    except lambda_api.exceptions.ResourceNotFoundException:
-        return {}
-    return {statement["Sid"]: statement for statement in json.loads(policy["Policy"])["Statement"]}
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from layer_share_handler.entry import lambda_client
-from tests.conftest import policy_statements, publish_layer
 from tools.cfn_protocol import STACK_ID, cfn_event
+from tools.standins import account_statement as lambda_account_statement, policy_statements, publish_layer
 
 PARTNER = "223456789012"
 OTHER_PARTNER = "334567890123"
@@ -42,8 +42,7 @@ def send(invoke: Any, receiver: Any, request_type: str, properties: dict, **fiel
 
 
 def account_statement(layer_version_arn: str, statement_id: str, account: str = PARTNER) -> dict[str, Any]:
-    return {"Sid": statement_id, "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "lambda:GetLayerVersion", "Resource": layer_version_arn}
+    return lambda_account_statement(layer_version_arn, statement_id, account)
 
 
 def test_create_grants_the_statement_and_reports_it(invoke, receiver, lambda_api, layer_v1):
