@@ -33,6 +33,8 @@ class PermissionHandler(Construct):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
+        # The log records every grant and revocation, so it outlives the stack (LogGroup's default removal
+        # policy, RETAIN); retention still expires the events.
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
         self.role = iam.Role(
             self,

@@ -29,16 +29,23 @@ class LayerVersionPermission(Construct):
     layer version with every AWS account, so it also needs `allow_all_accounts=True`.
 
     The default `statement_id` derives from this construct's place in the app, not from the principal:
-    changing the principal or the organization updates the grant in place, revoking the old one.
+    changing the principal or the organization updates the grant in place, revoking the old one. Set it
+    explicitly when another app also grants on the same layer version from the same construct path.
 
-    `retain_on_replace` (default True) keeps the grant on the old layer version when the grant moves to a
-    new one (for example when a new version of an in-stack LayerVersion is published), so that functions
-    still using the old version keep working; it matters only while the old version exists, that is with
-    `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. False revokes the old grant, and then lets the
-    handler manage every version of the layer, since the template no longer names the old one.
-    `removal_policy` decides what deleting this construct, or the stack, does to the grant.
+    A new layer version (a new ARN) replaces the grant. `retain_on_replace` (default True) then keeps the
+    grant on the old version, as it was (with the old principal, if that changed too), so that functions
+    still pinned to the old version keep working; this matters only while the old version exists, that is
+    with `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. False revokes the grant on the old version;
+    since the template then no longer names that version, the handler is allowed on every version of the
+    layer (`...:layer:<name>:*`), which cdk-nag reports as AwsSolutions-IAM5. `removal_policy` decides what
+    deleting this construct, or the stack, does to the grant.
 
-    Every concrete value is checked at synth time with the handler's own rules.
+    Every concrete value is checked at synth time with the handler's own rules; a token (a principal from
+    a parameter, say) is checked by the handler at deploy time. The `allow_all_accounts` guard needs a
+    concrete principal: a token that resolves to `'*'` is not stopped.
+
+    Each distinct layer version adds one inline policy to the stack's handler role, and IAM caps a role's
+    inline policies at 10,240 characters in all: about 40 distinct layer versions per stack.
     """
 
     def __init__(
