@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 synth: install
-	$(BIN)/python -m tools.main_job --synth-only
+	node_modules/.bin/cdk synth --quiet
 
 run: install
 	$(BIN)/python -m tools.main_job
