@@ -51,7 +51,7 @@ class Context:
     function_name = invoked_function_arn.rsplit(":", 1)[-1]
     aws_request_id = "cold-start"
     memory_limit_in_mb = 128
-    ends = time.monotonic() + 300
+    ends = time.monotonic() + float(sys.argv[5])
 
     def get_remaining_time_in_millis(self):
         return int((self.ends - time.monotonic()) * 1000)
@@ -159,7 +159,8 @@ def cold_start(variant: Variant, receiver: ResponseReceiver, layer_version_arn: 
                       receiver.url(name))
     started = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-c", _COLD_START, variant.module, variant.builder, json.dumps(event), FUNCTION_ARN],
+        [sys.executable, "-c", _COLD_START, variant.module, variant.builder, json.dumps(event), FUNCTION_ARN,
+         str(FUNCTION_TIMEOUT)],
         cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True, check=True,
     )
     wall = time.perf_counter() - started
@@ -241,12 +242,4 @@ def _rotated(items: list[Variant], turn: int) -> list[Variant]:
     """Alternate which variant goes first, so that neither always runs right after the other."""
     shift = turn % len(items)
     return items[shift:] + items[:shift]
-
-
-def requests_per_event(samples: list[EventSample]) -> tuple[int, str]:
-    """The most common request count over the repetitions, and the operations of one such event."""
-    totals = Counter(sum(sample.requests.values()) for sample in samples)
-    typical, _ = totals.most_common(1)[0]
-    example = next(sample for sample in samples if sum(sample.requests.values()) == typical)
-    return typical, ", ".join(f"{operation} ×{count}" for operation, count in sorted(example.requests.items()))
 

@@ -115,10 +115,10 @@ def _synth_in_detail(
             resources=sum(types.values()),
             functions=types["AWS::Lambda::Function"],
             iam_policies=types["AWS::IAM::Policy"] + types["AWS::IAM::ManagedPolicy"] + _inline_role_policies(template),
-            asset_bytes_zipped=sum(_zip_size(source) for source in _code_assets(Path(outdir))),
+            asset_bytes_zipped=sum(_zip_size(source, _zip_root(source)) for source in _code_assets(Path(outdir))),
         )
         anatomy = {
-            f"{source.name[:14]}…/{part.name}": (_zip_size(part), _zip_size(part, _without_docstrings))
+            part.name: (_zip_size(part, _zip_root(source)), _zip_size(part, _zip_root(source), _without_docstrings))
             for source in _code_assets(Path(outdir))
             for part in (sorted(source.iterdir()) if source.is_dir() else [source])
         }
@@ -144,13 +144,18 @@ def _code_assets(outdir: Path) -> list[Path]:
     return sources
 
 
-def _zip_size(source: Path, transform: Callable[[Path], bytes] = Path.read_bytes) -> int:
-    """Bytes of a deflate zip of a file, or of a directory's files, as the CDK CLI would upload it."""
+def _zip_root(source: Path) -> Path:
+    """A directory asset is zipped with paths inside it, as the CDK CLI uploads it; a file asset by its name."""
+    return source if source.is_dir() else source.parent
+
+
+def _zip_size(source: Path, root: Path, transform: Callable[[Path], bytes] = Path.read_bytes) -> int:
+    """Bytes of a deflate zip of a file, or of a directory's files, named relative to `root`."""
     files = sorted(path for path in source.rglob("*") if path.is_file()) if source.is_dir() else [source]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as asset_zip:
         for path in files:
-            asset_zip.writestr(str(path.relative_to(source.parent)), transform(path))
+            asset_zip.writestr(str(path.relative_to(root)), transform(path))
     return len(archive.getvalue())
 
 
@@ -239,7 +244,8 @@ def run(counts: tuple[int, ...], repetitions: int, progress: Callable[[str], Non
     results = SynthResults(samples={variant: {count: [] for count in counts} for variant in VARIANTS})
     for variant in VARIANTS:
         progress(f"synth warm-up and per-grant profile: {variant}")
-        results.jsii_round_trips_per_grant[variant], results.grant_anatomy[variant] = per_grant_profile(variant, context)
+        round_trips, anatomy = per_grant_profile(variant, context)
+        results.jsii_round_trips_per_grant[variant], results.grant_anatomy[variant] = round_trips, anatomy
         results.asset_anatomy[variant] = _synth_in_detail(variant, 1, context)[2]
     for repetition in range(repetitions):
         for count in counts:
