@@ -1,8 +1,8 @@
 """The handler's code asset, staged from the installed packages: no Docker, no network, no build step.
 
 Only the `*.py` sources of `layer_share_handler` and `crhelper` go in; the Lambda runtime provides
-boto3 and compiles the sources itself. Bytecode caches, stubs and anything else in site-packages
-would differ from one machine to the next and change the asset hash.
+boto3 and compiles the sources itself. Bytecode caches differ from one machine to the next and would
+change the asset hash; stubs and package metadata are not needed at run time.
 """
 
 from __future__ import annotations

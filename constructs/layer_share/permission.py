@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from layer_share_handler.rules import ALL_ACCOUNTS, organization_problem, property_problem, quote
 
-from .handler import PermissionHandler
+from .handler_function import PermissionHandler
 from .target import target_for
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
