@@ -152,21 +152,26 @@ def response_name(response_url: str) -> str:
 
 
 class _FirstResponseClock:
-    """Notes when the first PUT for one ResponseURL arrives, by watching the receiver from a thread."""
+    """Notes when the first new PUT for one ResponseURL arrives, by watching the receiver from a thread."""
 
     _POLL = 0.005  # seconds
 
     def __init__(self, receiver: ResponseReceiver, name: str, started: float) -> None:
         self._receiver, self._name, self._started = receiver, name, started
+        self._already = len(receiver.responses_for(name))  # a retried event shares its ResponseURL
         self._stop = threading.Event()
         self.arrived_after: Optional[float] = None
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
     def _watch(self) -> None:
-        while self.arrived_after is None and not self._stop.is_set():
-            if self._receiver.responses_for(self._name):
+        while True:
+            stopping = self._stop.is_set()
+            if len(self._receiver.responses_for(self._name)) > self._already:
                 self.arrived_after = time.monotonic() - self._started
+                return
+            if stopping:
+                return
             self._stop.wait(self._POLL)
 
     def stop(self) -> Optional[float]:
