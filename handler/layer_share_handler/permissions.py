@@ -24,6 +24,9 @@ T = TypeVar("T")
 # Throttling and server faults are worth another try; HTTP 429 means the request was refused,
 # whereas after a 5xx or a broken connection the change may or may not have been made.
 _THROTTLED = "TooManyRequestsException"
+# The handler's IAM policy is created in the same deployment as the first grant, and IAM takes a few
+# seconds to apply it: an early AccessDenied is retried too. Like 429, it means nothing was changed.
+_REFUSED = (_THROTTLED, "AccessDeniedException")
 _NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
 _FIRST_BACKOFF = 0.1  # seconds
 _MAX_BACKOFF = 2.0  # seconds
@@ -235,7 +238,7 @@ def _retrying(deadline: Deadline, what: str, attempt: Callable[[], T]) -> T:
         except ClientError as error:
             if not _transient(error):
                 raise OperationFailed(f"{what} failed: {_describe(error)}", outcome_unknown) from error
-            outcome_unknown = outcome_unknown or _code(error) != _THROTTLED
+            outcome_unknown = outcome_unknown or _code(error) not in _REFUSED
             last_error = _describe(error)
         except _NETWORK_ERRORS as error:
             outcome_unknown = True
@@ -253,7 +256,7 @@ def _code(error: ClientError) -> str:
 
 def _transient(error: ClientError) -> bool:
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return _code(error) in (_THROTTLED, "ServiceException") or status >= 500
+    return _code(error) in (*_REFUSED, "ServiceException") or status >= 500
 
 
 def _describe(error: ClientError) -> str:

@@ -183,7 +183,6 @@ def test_grant_retries_a_conflict_that_was_an_operation_in_progress(stubbed, dea
         ("ResourceNotFoundException", 404, "does not exist"),
         ("InvalidParameterValueException", 400, "rejected a parameter"),
         ("PreconditionFailedException", 412, "RevisionId"),
-        ("AccessDeniedException", 403, "not allowed"),
     ],
 )
 def test_grant_fails_at_once_on_definitive_errors_with_a_hint(stubbed, deadline, fake_time, code, status, hint):
@@ -266,16 +265,48 @@ def test_revoke_racing_another_remover_succeeds(stubbed, deadline):
     assert revoke(client, GRANT_ID, None, deadline) == "removed"
 
 
-@pytest.mark.parametrize(("code", "status"), [("AccessDeniedException", 403), ("InvalidParameterValueException", 400)])
-def test_revoke_that_did_not_happen_is_reported_as_failed(stubbed, deadline, code, status):
+def test_grant_retries_access_denied_while_iam_applies_the_new_policy(stubbed, deadline, fake_time):
     client, stubber = stubbed
-    policy(stubber, OURS)
-    error(stubber, "remove_layer_version_permission", code, status)
+    error(stubber, "add_layer_version_permission", "AccessDeniedException", 403)
+    error(stubber, "add_layer_version_permission", "AccessDeniedException", 403)
+    added(stubber)
+
+    assert grant(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
+    assert len(fake_time.sleeps) == 2
+
+
+def test_grant_denied_until_the_deadline_fails_as_not_granted_with_a_hint(endless, fake_time):
+    client, stubber = endless
+    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(100):
+        error(stubber, "add_layer_version_permission", "AccessDeniedException", 403)
 
     with pytest.raises(OperationFailed) as failure:
+        grant(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert "AccessDeniedException" in str(failure.value) and "not allowed" in str(failure.value)
+    assert failure.value.outcome_unknown is False
+
+
+def test_revoke_denied_until_the_deadline_is_reported_as_failed(endless, fake_time):
+    client, stubber = endless
+    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
+    policy(stubber, OURS)
+    for _ in range(100):
+        error(stubber, "remove_layer_version_permission", "AccessDeniedException", 403)
+        policy(stubber, OURS)
+
+    with pytest.raises(OperationFailed, match="AccessDeniedException"):
         revoke(client, GRANT_ID, None, deadline)
 
-    assert code in str(failure.value)
+
+def test_revoke_that_lambda_rejects_is_reported_as_failed(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, OURS)
+    error(stubber, "remove_layer_version_permission", "InvalidParameterValueException", 400)
+
+    with pytest.raises(OperationFailed, match="InvalidParameterValueException"):
+        revoke(client, GRANT_ID, None, deadline)
 
 
 def test_revoke_throttled_until_the_deadline_is_reported_as_failed(endless, fake_time):
