@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.handler_bench import EventSample, Variant, send
-from bench.lambda_layers import account_statement, grant_properties, policy_statements, publish_layer
-from tools.standins import ResponseReceiver
+from bench.lambda_layers import grant_properties, new_layer_version
+from tools.standins import ResponseReceiver, account_statement, policy_statements
 
 # The fewest requests each event can make: Create adds; Delete reads the policy, then removes.
 MINIMUM_REQUESTS = {"Create": 1, "Delete": 2}
@@ -39,7 +39,7 @@ class Phase:
 
 
 def run(variant: Variant, receiver: ResponseReceiver, api: Any, grants: int) -> list[Phase]:
-    layer_version_arn = publish_layer(api)
+    layer_version_arn = new_layer_version(api)
     accounts = [f"{300000000000 + number}" for number in range(grants)]
     properties = [grant_properties(layer_version_arn, f"share-{account}", account) for account in accounts]
     expected = {

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.lambda_layers import grant_properties, policy_statements, publish_layer
+from bench.lambda_layers import grant_properties, new_layer_version
 from bench.measure import LambdaRequests, sleeps_recorded
 from tools.cfn_protocol import LambdaContext, cfn_event
-from tools.standins import FUNCTION_ARN, REGION, ResponseReceiver
+from tools.standins import FUNCTION_ARN, REGION, ResponseReceiver, policy_statements
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS = "this handler"
@@ -127,7 +127,7 @@ def send(variant: Variant, receiver: ResponseReceiver, record_sleeps: bool, requ
 
 def lifecycle(variant: Variant, receiver: ResponseReceiver, api: Any, record_sleeps: bool) -> dict[str, EventSample]:
     """Create, update in place, update with a new StatementId (then CloudFormation's cleanup Delete), delete."""
-    layer_version_arn = publish_layer(api)
+    layer_version_arn = new_layer_version(api)
     first = grant_properties(layer_version_arn, "bench-a", PARTNER)
     changed = grant_properties(layer_version_arn, "bench-a", OTHER_PARTNER)
     replaced = grant_properties(layer_version_arn, "bench-b", OTHER_PARTNER)
@@ -192,7 +192,7 @@ def crhelper_construction() -> float:
 def run(handlers: list[Variant], receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int,
         stack_delete: bool, progress: Callable[[str], None]) -> HandlerResults:
     results = HandlerResults()
-    cold_layer = publish_layer(api)
+    cold_layer = new_layer_version(api)
     results.cold_start["bare interpreter"] = {"process wall time": []}
     for variant in handlers:
         results.cold_start[variant.name] = {}
@@ -233,7 +233,7 @@ def run(handlers: list[Variant], receiver: ResponseReceiver, api: Any, repetitio
 
 def _stack_delete(variant: Variant, receiver: ResponseReceiver, api: Any) -> EventSample:
     """Create, then the Delete a stack deletion sends, with the full function timeout left."""
-    properties = grant_properties(publish_layer(api), "bench-stack", PARTNER)
+    properties = grant_properties(new_layer_version(api), "bench-stack", PARTNER)
     created = send(variant, receiver, False, "Create", properties)
     return send(variant, receiver, True, "Delete", properties, FUNCTION_TIMEOUT, physical_id=created.physical_id)
 
