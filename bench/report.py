@@ -531,8 +531,9 @@ def _proposals(run: Run) -> list[str]:
         lines.append(
             f"- **Synth time at N = {largest}** ({missed['synth time'].measured}). The construct is the reason: "
             f"{synth.jsii_round_trips_per_grant[OUR_CONSTRUCT]:.0f} jsii round trips per grant (a Construct, "
-            "`Names.unique_resource_name`, a CustomResource with its own nested CfnResource, `add_dependency`, "
-            "`cfn_options`, four `get_att_string` calls and the token checks). Proposal: build each grant as one "
+            "`Names.unique_resource_name`, `Stack.of` and the handler lookup, a CustomResource with its own nested "
+            "CfnResource, `add_dependency`, `cfn_options`, `ref` and four `get_att_string` calls, and token "
+            "checks). Proposal: build each grant as one "
             "`CfnResource` of type Custom::LayerVersionPermission with its properties, DependsOn and policies in the "
             "constructor call, derive the default StatementId in Python from the construct path, and expose the "
             "attributes as properties resolved on first use. That cuts the round trips to a few per grant; "
