@@ -13,7 +13,8 @@ from typing import Optional
 _SEPARATOR = "#"
 _LAYER_VERSION_ARN = re.compile(
     r"arn:(?P<partition>[a-zA-Z0-9-]+):lambda:(?P<region>[a-zA-Z0-9-]+):(?P<account>\d{12})"
-    r":layer:(?P<name>[a-zA-Z0-9-_]+):(?P<version>[1-9][0-9]*)"
+    r":layer:(?P<name>[a-zA-Z0-9-_]+):(?P<version>[1-9][0-9]*)",
+    re.ASCII,  # an account of fullwidth or Arabic-Indic digits was never ours: \d alone would take it
 )
 _STATEMENT_ID = re.compile(r"[a-zA-Z0-9-_]{1,100}")
 _REVISION_ID = re.compile(r"[a-zA-Z0-9-]*")

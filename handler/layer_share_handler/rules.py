@@ -45,7 +45,8 @@ class Rule:
                 f"{name} must be {self.min_length} to {self.max_length} characters long "
                 f"({self.meaning}), got {len(value)} characters: {quote(value)}"
             )
-        if not re.fullmatch(self.pattern, value):
+        # ASCII, as Lambda reads its patterns: Python's \d alone also takes "２" and "٢", which Lambda refuses.
+        if not re.fullmatch(self.pattern, value, re.ASCII):
             return f"{name} {quote(value)} does not match the pattern {self.pattern} ({self.meaning})"
         return None
 
