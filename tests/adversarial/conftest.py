@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 import pytest
 
+from layer_share_handler import entry
 from layer_share_handler.entry import handler, lambda_client
 from tests.adversarial import figures
 from tests.adversarial.fault_proxy import FaultProxy, redirect_to
@@ -75,6 +76,9 @@ def logs_never_reveal_the_response_url(capfd: pytest.CaptureFixture[str]) -> Ite
     assert not leaks, f"the logs revealed a ResponseURL: {leaks[:3]}"
 
 
+_CALL_LOG_BEFORE, _CALL_LOG_AFTER = "adversarial-call-log-before", "adversarial-call-log-after"
+
+
 class CallLog:
     """Every call the handler's Lambda client starts, and every error code Lambda answers with; thread-safe."""
 
@@ -103,14 +107,24 @@ class CallLog:
 
 
 @pytest.fixture
-def lambda_calls(lambda_standin: LambdaStandIn) -> Iterator[CallLog]:
-    log = CallLog()
-    events = lambda_client(REGION).meta.events
-    events.register("before-call.lambda", log.on_before_call, unique_id="adversarial-call-log-before")
-    events.register("after-call.lambda", log.on_after_call, unique_id="adversarial-call-log-after")
+def lambda_calls(lambda_standin: LambdaStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallLog]:
+    """Count the calls of every client the handler asks for, whatever the region: a bad input may name any."""
+    log, watched, lock = CallLog(), {}, threading.Lock()
+
+    def watched_client(region: str) -> Any:
+        client = lambda_client(region)
+        with lock:
+            if region not in watched:
+                client.meta.events.register("before-call.lambda", log.on_before_call, unique_id=_CALL_LOG_BEFORE)
+                client.meta.events.register("after-call.lambda", log.on_after_call, unique_id=_CALL_LOG_AFTER)
+                watched[region] = client
+        return client
+
+    monkeypatch.setattr(entry, "lambda_client", watched_client)
     yield log
-    events.unregister("before-call.lambda", unique_id="adversarial-call-log-before")
-    events.unregister("after-call.lambda", unique_id="adversarial-call-log-after")
+    for client in watched.values():
+        client.meta.events.unregister("before-call.lambda", unique_id=_CALL_LOG_BEFORE)
+        client.meta.events.unregister("after-call.lambda", unique_id=_CALL_LOG_AFTER)
 
 
 @pytest.fixture(scope="session")
