@@ -7,6 +7,7 @@ The root conftest provides the Lambda stand-in and the HTTPS receiver; everythin
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -24,6 +25,9 @@ from tests.adversarial import figures
 from tests.adversarial.fault_proxy import FaultProxy, redirect_to
 from tools.cfn_protocol import LambdaContext
 from tools.standins import REGION, LambdaStandIn, ReceivedResponse, ResponseReceiver
+
+# Before test_security.py starts aws_cdk's jsii runtime, as `make` does: Node.js 20's end-of-life banner is noise.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # What a leaked ResponseURL looks like: the presigned query, and the path every receiver URL has.
 LEAK_MARKERS = ("X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm", "cloudformation-custom-resource-response")

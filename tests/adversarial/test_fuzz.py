@@ -68,7 +68,8 @@ json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allo
 json_values = st.recursive(json_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
 
-LOOKALIKES = str.maketrans("0123456789aceopx-", "０１２３４５６７８９асеорх‐")  # fullwidth digits, Cyrillic letters
+# Fullwidth digits, Cyrillic letters and a Unicode hyphen, for ASCII characters that look the same.
+LOOKALIKES = str.maketrans("0123456789aceopx-", "０１２３４５６７８９асеорх‐")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 INJECTIONS = [
     "'; DROP TABLE layers;--", "${AWS::AccountId}", "{{resolve:secretsmanager:prod/db}}", "../../../etc/passwd",
