@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+import weakref
+
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IConstruct
+from constructs import Construct
 from layer_share_handler import ENTRY_POINT
 
 from .asset import handler_code
-from .target import LayerTarget
+from .target import LayerTarget, all_versions_arn
 
 # Everything the handler calls; Lambda authorizes each against the layer version ARN.
 HANDLER_ACTIONS = (
@@ -19,6 +21,10 @@ HANDLER_ACTIONS = (
     "lambda:RemoveLayerVersionPermission",
 )
 
+# Each stack's handler, so that a grant finds it without a round trip to the jsii kernel. Keyed by the stack
+# itself, so no app or stack ever sees another's handler, and weakly, so the map holds no stack alive.
+_HANDLERS: weakref.WeakKeyDictionary[Stack, PermissionHandler] = weakref.WeakKeyDictionary()
+
 
 class PermissionHandler(Construct):
     """Function, role and log group, created once per stack by the first grant that needs them."""
@@ -26,10 +32,12 @@ class PermissionHandler(Construct):
     CONSTRUCT_ID = "LayerVersionPermissionHandler"
 
     @classmethod
-    def of(cls, scope: IConstruct) -> PermissionHandler:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        return existing if existing is not None else cls(stack, cls.CONSTRUCT_ID)
+    def of(cls, stack: Stack) -> PermissionHandler:
+        """The stack's handler, created by the first grant in it."""
+        handler = _HANDLERS.get(stack)
+        if handler is None:
+            handler = _HANDLERS[stack] = cls(stack, cls.CONSTRUCT_ID)
+        return handler
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
@@ -58,9 +66,11 @@ class PermissionHandler(Construct):
             role=self.role,
             log_group=log_group,
         )
-        self._policies: dict[tuple[str, bool], iam.Policy] = {}
+        # Read once: every grant in the stack sends it, and each read is a round trip to the jsii kernel.
+        self.service_token: str = self.function.function_arn
+        self._policies: dict[tuple[str, bool], CfnResource] = {}
 
-    def allow(self, grant: Construct, target: LayerTarget, all_versions: bool) -> iam.Policy:
+    def allow(self, grant: Construct, target: LayerTarget, all_versions: bool) -> CfnResource:
         """The policy that lets the function manage permissions on the target, shared by all grants on it.
 
         Each layer version gets its own AWS::IAM::Policy, owned by its first grant, and every grant on it must
@@ -71,16 +81,19 @@ class PermissionHandler(Construct):
 
         `all_versions` names every version of the layer instead: needed to revoke a grant on a version that a
         replacement has already dropped from the template.
+
+        Returns the policy's AWS::IAM::Policy resource, for the grant's DependsOn.
         """
         key = (target.version_arn, all_versions)
         policy = self._policies.get(key)
         if policy is None:
-            resource = target.all_versions_arn if all_versions else target.version_arn
+            resource = all_versions_arn(target.version_arn) if all_versions else target.version_arn
             policy = iam.Policy(
                 grant,
                 "HandlerPolicy",
                 roles=[self.role],
                 statements=[iam.PolicyStatement(actions=list(HANDLER_ACTIONS), resources=[resource])],
-            )
+            ).node.default_child
             self._policies[key] = policy
         return policy
+

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, Optional
 
-from aws_cdk import CfnDeletionPolicy, CustomResource, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from layer_share_handler.rules import ALL_ACCOUNTS, organization_problem, property_problem, quote
 
 from .handler_function import PermissionHandler
 from .target import target_for
+from .tokens import is_unresolved
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
 # instead of after CloudFormation's default of one hour.
-SERVICE_TIMEOUT = Duration.minutes(5)
+SERVICE_TIMEOUT_SECONDS = 5 * 60
 _ARN_SHAPE = "arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
 
 
@@ -65,16 +67,18 @@ class LayerVersionPermission(Construct):
         super().__init__(scope, id)
         if statement_id is None:
             statement_id = Names.unique_resource_name(self, max_length=100, allowed_special_characters="-_")
+        version_arn = version_arn_of(layer_version, layer_version_arn)
         raise_problems(
             self,
             [
-                *layer_problems(layer_version, layer_version_arn),
+                *layer_problems(layer_version, layer_version_arn, version_arn),
                 *_grant_problems(principal, organization_id, statement_id, allow_all_accounts),
             ],
         )
-        version_arn = layer_version.layer_version_arn if layer_version is not None else layer_version_arn
-        target = target_for(version_arn, defined_in_same_stack=_defined_in(layer_version, Stack.of(self)))
-        handler = PermissionHandler.of(self)
+        # A grant declared right in its stack skips Stack.of, a round trip to the jsii kernel.
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        target = target_for(version_arn, defined_in_same_stack=_defined_in(layer_version, stack))
+        handler = PermissionHandler.of(stack)
         properties = {
             "LayerName": target.layer_name,
             "VersionNumber": target.version_number,
@@ -83,29 +87,56 @@ class LayerVersionPermission(Construct):
             # Action is left out: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
             **({"OrganizationId": organization_id} if organization_id is not None else {}),
         }
-        resource = CustomResource(
-            self,
-            "Resource",
-            resource_type=RESOURCE_TYPE,
-            service_token=handler.function.function_arn,
-            service_timeout=SERVICE_TIMEOUT,
-            properties=properties,
-            removal_policy=removal_policy,
+        # A CfnResource in the tree the CustomResource construct builds (Resource/Default): logical IDs,
+        # `aws:cdk:path` metadata and escape hatches stay as they were, for far fewer round trips to the jsii kernel.
+        resource = CfnResource(
+            Construct(self, "Resource"),
+            "Default",
+            type=RESOURCE_TYPE,
+            properties={
+                "ServiceToken": handler.service_token,
+                # A string, as the CustomResource construct renders it.
+                "ServiceTimeout": str(SERVICE_TIMEOUT_SECONDS),
+                **properties,
+            },
         )
-        resource.node.add_dependency(handler.allow(self, target, all_versions=not retain_on_replace))
-        # CloudFormation replaces the grant (new PhysicalResourceId) when its layer version changes.
-        resource.node.default_child.cfn_options.update_replace_policy = (
-            CfnDeletionPolicy.RETAIN if retain_on_replace else CfnDeletionPolicy.DELETE
+        # First the UpdateReplacePolicy (and a DeletionPolicy that the second call replaces): CloudFormation
+        # replaces the grant (new PhysicalResourceId) when its layer version changes. Two calls are fewer round
+        # trips to the jsii kernel than setting cfn_options.
+        resource.apply_removal_policy(RemovalPolicy.RETAIN if retain_on_replace else RemovalPolicy.DESTROY)
+        resource.apply_removal_policy(
+            removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
         )
+        resource.add_resource_dependency(handler.allow(self, target, all_versions=not retain_on_replace))
+        self._resource = resource
 
-        self.ref: str = resource.ref
+    # The attributes are read on first use: each costs round trips to the jsii kernel, and most grants need none.
+
+    @cached_property
+    def ref(self) -> str:
         """The PhysicalResourceId: `<LayerVersionArn>#<StatementId>#<RevisionId>`."""
-        self.statement_id: str = resource.get_att_string("StatementId")
-        self.statement: str = resource.get_att_string("Statement")
+        return self._resource.ref
+
+    @cached_property
+    def statement_id(self) -> str:
+        return self._attribute("StatementId")
+
+    @cached_property
+    def statement(self) -> str:
         """The statement as Lambda stored it, a JSON string."""
-        self.revision_id: str = resource.get_att_string("RevisionId")
+        return self._attribute("Statement")
+
+    @cached_property
+    def revision_id(self) -> str:
         """The layer version policy's RevisionId after the grant."""
-        self.layer_version_arn: str = resource.get_att_string("LayerVersionArn")
+        return self._attribute("RevisionId")
+
+    @cached_property
+    def layer_version_arn(self) -> str:
+        return self._attribute("LayerVersionArn")
+
+    def _attribute(self, name: str) -> str:
+        return Token.as_string(self._resource.get_att(name))
 
 
 class LayerVersionSharing(Construct):
@@ -132,7 +163,7 @@ class LayerVersionSharing(Construct):
         raise_problems(
             self,
             [
-                *layer_problems(layer_version, layer_version_arn),
+                *layer_problems(layer_version, layer_version_arn, version_arn_of(layer_version, layer_version_arn)),
                 *_list_problems("accounts", "Principal", accounts),
                 *_list_problems("organization_ids", "OrganizationId", organization_ids),
             ],
@@ -165,22 +196,29 @@ def raise_problems(construct: Construct, problems: list[str]) -> None:
 
 def rule_problem(prop: str, cfn_name: str, value: Any) -> Optional[str]:
     """Check a concrete value with the handler's rule for its property; a token is checked at deploy time."""
-    if Token.is_unresolved(value):
+    if is_unresolved(value):
         return None
     problem = property_problem(cfn_name, value)
     return None if problem is None else f"{prop}={quote(value)} is invalid: {problem}"
 
 
-def layer_problems(layer_version: Optional[lambda_.ILayerVersion], layer_version_arn: Optional[str]) -> list[str]:
+def version_arn_of(layer_version: Optional[lambda_.ILayerVersion], layer_version_arn: Optional[str]) -> Any:
+    """The ARN of the layer version a construct names. Read it once: each read of a layer's layer_version_arn
+    is a round trip to the jsii kernel, two for an imported layer version."""
+    return layer_version.layer_version_arn if layer_version is not None else layer_version_arn
+
+
+def layer_problems(
+    layer_version: Optional[lambda_.ILayerVersion], layer_version_arn: Optional[str], arn: Any
+) -> list[str]:
+    """What is wrong with the layer version a construct names; `arn` is its version_arn_of."""
     if (layer_version is None) == (layer_version_arn is None):
         return [
             "pass exactly one of layer_version (an aws_lambda.ILayerVersion) and layer_version_arn "
             f"({_ARN_SHAPE}), got {'both' if layer_version is not None else 'neither'}"
         ]
-    prop, arn = ("layer_version", layer_version.layer_version_arn) if layer_version is not None else (
-        "layer_version_arn", layer_version_arn
-    )
-    if Token.is_unresolved(arn):
+    prop = "layer_version" if layer_version is not None else "layer_version_arn"
+    if is_unresolved(arn):
         return []
     if not isinstance(arn, str) or not arn.startswith("arn:") or arn.count(":") != 7:
         return [f"{prop}={quote(arn)} is not a layer version ARN; expected {_ARN_SHAPE}"]
@@ -200,7 +238,7 @@ def _grant_problems(
         None if organization_id is None else rule_problem("organization_id", "OrganizationId", organization_id),
         rule_problem("statement_id", "StatementId", statement_id),
     ]
-    if organization_id is not None and not Token.is_unresolved(principal):
+    if organization_id is not None and not is_unresolved(principal):
         mismatch = organization_problem(principal, organization_id)
         problems.append(None if mismatch is None else f"organization_id={quote(organization_id)}: {mismatch}")
     public = principal == ALL_ACCOUNTS and organization_id is None
@@ -210,7 +248,7 @@ def _grant_problems(
             "pass allow_all_accounts=True if that is intended, or organization_id='o-...' to share with one "
             "organization only"
         )
-    if allow_all_accounts and not public and not Token.is_unresolved(principal):
+    if allow_all_accounts and not public and not is_unresolved(principal):
         problems.append(
             f"allow_all_accounts=True applies only to principal='*' without organization_id, got "
             f"principal={quote(principal)} and organization_id={quote(organization_id)}; remove allow_all_accounts"
@@ -224,7 +262,7 @@ def _list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]
     problems = []
     for index, value in enumerate(values):
         label = f"{prop}[{index}]"
-        if Token.is_unresolved(value):
+        if is_unresolved(value):
             problems.append(
                 f"{label} is a token, but each grant is named after its principal, so the value must be known at "
                 "synth time; use LayerVersionPermission for a principal known only at deploy time"

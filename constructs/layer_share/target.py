@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Fn, Token
+from aws_cdk import Fn
+
+from .tokens import is_unresolved
 
 # arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>
 _ARN_PARTS = 8
@@ -18,7 +20,6 @@ class LayerTarget:
     layer_name: str  # LayerName: a bare name (resolved in the handler's own account and region) or a layer ARN
     version_number: str  # VersionNumber: CloudFormation sends numbers as strings anyway
     version_arn: str  # the layer version ARN, which IAM authorizes the handler's calls against
-    all_versions_arn: str  # the layer ARN with a wildcard version
 
 
 def target_for(version_arn: str, *, defined_in_same_stack: bool) -> LayerTarget:
@@ -28,14 +29,23 @@ def target_for(version_arn: str, *, defined_in_same_stack: bool) -> LayerTarget:
     bare name is enough, and shortest. Any other token may name another account or region, so the layer
     ARN is rebuilt from its parts.
     """
-    if not Token.is_unresolved(version_arn):
+    if not is_unresolved(version_arn):
         layer_arn, _, version = version_arn.rpartition(":")
-        return LayerTarget(layer_arn, version, version_arn, f"{layer_arn}:*")
+        return LayerTarget(layer_arn, version, version_arn)
     parts = Fn.split(":", version_arn, _ARN_PARTS)
-    layer_arn = Fn.join(":", parts[:_VERSION])
     return LayerTarget(
-        layer_name=parts[_NAME] if defined_in_same_stack else layer_arn,
+        layer_name=parts[_NAME] if defined_in_same_stack else Fn.join(":", parts[:_VERSION]),
         version_number=parts[_VERSION],
         version_arn=version_arn,
-        all_versions_arn=Fn.join(":", [*parts[:_VERSION], "*"]),
     )
+
+
+def all_versions_arn(version_arn: str) -> str:
+    """The layer ARN with a wildcard version, which IAM matches against every version of the layer.
+
+    Built only for the handler's policy, once per layer version and stack: each Fn call on a token is a
+    round trip to the jsii kernel.
+    """
+    if not is_unresolved(version_arn):
+        return f"{version_arn.rpartition(':')[0]}:*"
+    return Fn.join(":", [*Fn.split(":", version_arn, _ARN_PARTS)[:_VERSION], "*"])
