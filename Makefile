@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test bench synth clean
+.PHONY: install run test bench synth adversarial-report clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -31,6 +31,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The adversarial suite alone, writing tests/adversarial/REPORT.md from its measurements if every test passes.
+adversarial-report: install
+	$(BIN)/python -m tests.adversarial.report
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out
