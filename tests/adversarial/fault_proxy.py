@@ -147,7 +147,7 @@ def _proxy_handler(proxy: FaultProxy) -> type:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             fault = proxy._next_fault(self.headers.get(OPERATION_HEADER, "unknown"))
             forwarded = None
-            if isinstance(fault, Forward) or getattr(fault, "after_forwarding", False):
+            if isinstance(fault, Forward) or isinstance(fault, (Reset, Stall)) and fault.after_forwarding:
                 headers = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_HEADERS}
                 forwarded = proxy._forward(self.command, self.path, headers, body)
             if isinstance(fault, Reset):

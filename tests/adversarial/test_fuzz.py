@@ -10,7 +10,6 @@ CloudFormation's 4096-byte limit, and never call Lambda. Examples are derandomiz
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +17,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.adversarial import figures
-from tests.adversarial.conftest import CallLog, Outcome
+from tests.adversarial.conftest import CallLog, Outcome, response_name
 from tests.handler.test_layer_version_permission_resource import grant_properties
 from tools.cfn_protocol import cfn_event
+from tools.standins import ReceivedResponse
 
 RESPONSE_LIMIT = 4096  # bytes, CloudFormation's limit on a response body
 LAYER_VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:fuzzed:1"
@@ -46,7 +46,8 @@ def lambda_accepts(name: str, value: Any) -> bool:
     if name == "VersionNumber":
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        return isinstance(value, str) and re.fullmatch(r"[1-9][0-9]*", value, re.ASCII) is not None and (
+        # A Long: at most 19 digits, checked before int() meets a 100,000-digit string.
+        return isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,18}", value, re.ASCII) is not None and (
             int(value) < 2**63)
     pattern, longest = LAMBDA_ACCEPTS[name]
     return isinstance(value, str) and len(value) <= longest and re.fullmatch(pattern, value, re.ASCII) is not None
@@ -224,8 +225,7 @@ class Tally:
         self.responses += len(outcome.responses)
         self.calls += calls
         for response in outcome.responses:
-            size = int({name.lower(): value for name, value in response.headers.items()}["content-length"])
-            self.largest = max(self.largest, size)
+            self.largest = max(self.largest, body_size(response))
             self.longest_reason = max(self.longest_reason, len(str(response.body.get("Reason", "")).encode()))
 
     def record(self) -> None:
@@ -233,11 +233,15 @@ class Tally:
                        self.longest_reason)
 
 
+def body_size(response: ReceivedResponse) -> int:
+    """The bytes the handler PUT, as it declared them."""
+    return int({name.lower(): value for name, value in response.headers.items()}["content-length"])
+
+
 def answered_once_within_the_limit(outcome: Outcome, event: dict[str, Any]) -> dict[str, Any]:
     """The one response: every field CloudFormation matches on, echoed where the event had it, within the limit."""
     body = outcome.body
-    size = int({name.lower(): value for name, value in outcome.responses[0].headers.items()}["content-length"])
-    assert size <= RESPONSE_LIMIT
+    assert body_size(outcome.responses[0]) <= RESPONSE_LIMIT
     assert body["Status"] in ("SUCCESS", "FAILED")
     assert isinstance(body["PhysicalResourceId"], str) and body["PhysicalResourceId"]
     for field in IDENTITY_FIELDS:
@@ -273,8 +277,8 @@ def test_bad_property_maps_fail_once_naming_the_problem_and_never_call_lambda(ha
         body = answered_once_within_the_limit(outcome, event)
         assert calls == 0
         assert body["Status"] == "FAILED" and body["Reason"]
-        assert body["PhysicalResourceId"] == physical_id or body["PhysicalResourceId"] == (
-            f"not-granted-{event['RequestId']}")
+        # A Create that granted nothing says so; an Update keeps the grant it was given.
+        assert body["PhysicalResourceId"] == (physical_id or f"not-granted-{event['RequestId']}")
         if "[truncated]" not in body["Reason"]:
             assert all(name in body["Reason"] for name in names if name in PROPERTY_NAMES), body["Reason"]
         tally.add(outcome, calls)
@@ -310,7 +314,8 @@ def test_arbitrary_property_maps_fail_once_and_never_call_lambda(handle, respons
 
 def test_malformed_events_are_answered_once_when_possible_and_never_call_lambda(handle, response_url, receiver,
                                                                                lambda_calls):
-    tally, defects_tried, answerable = Tally("Malformed events"), Counter(), Counter()
+    tally, defects_tried, defect_calls = Tally("Malformed events"), Counter(), Counter()
+    answered = Tally("answered")
 
     @settings(FUZZ, max_examples=200)
     @given(data=st.data())
@@ -325,18 +330,19 @@ def test_malformed_events_are_answered_once_when_possible_and_never_call_lambda(
             body = answered_once_within_the_limit(outcome, event)
             assert body["Status"] == "FAILED"
             assert body["Reason"].startswith("Malformed CloudFormation event")
-            answerable["yes"] += 1
-        else:  # nowhere to answer: no PUT may reach this URL, or any other
-            assert outcome.responses == [] and not receiver.responses_for(url.split("?")[0].rsplit("/", 1)[-1])
+            answered.add(outcome, calls)
+        else:  # nowhere to answer: no PUT may reach this URL
+            assert outcome.responses == [] and receiver.responses_for(response_name(url)) == []
         tally.add(outcome, calls)
         defects_tried.update(defects)
+        defect_calls.update({defect: calls for defect in defects})
 
     check()
     tally.record()
     for defect, count in sorted(defects_tried.items()):
-        figures.record("bad_inputs", f"event: {defect}", count, 0)
+        figures.record("bad_inputs", f"event: {defect}", count, defect_calls[defect])
     figures.record("bad_inputs", "event: malformed but with a usable ResponseURL (answered FAILED)",
-                   answerable["yes"], 0)
+                   answered.examples, answered.calls)
 
 
 def test_deletes_of_resources_that_are_not_grants_succeed_without_calling_lambda(handle, response_url, lambda_calls):

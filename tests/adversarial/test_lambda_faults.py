@@ -13,6 +13,7 @@ import pytest
 
 from layer_share_handler.entry import lambda_client
 from tests.adversarial import figures
+from tests.adversarial.conftest import Outcome
 from tests.adversarial.fault_proxy import POLICY_FULL, SERVICE_EXCEPTION, THROTTLED, Forward, Reset, Stall
 from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
 from tools.cfn_protocol import cfn_event
@@ -41,7 +42,7 @@ def add_by_hand(lambda_api: Any, layer_version_arn: str, statement_id: str, prin
                                             Action="lambda:GetLayerVersion", Principal=principal)
 
 
-def record(scenario: str, calls: int, outcome: Any, statements: dict) -> None:
+def record(scenario: str, calls: int, outcome: Outcome, statements: dict) -> None:
     statuses = "/".join(response.body["Status"] for response in outcome.responses)
     figures.record("lambda", scenario, calls, len(outcome.responses), statuses, outcome.first_response_after,
                    outcome.seconds, outcome.seconds_left, len(statements))
