@@ -250,7 +250,7 @@ def answered_once_within_the_limit(outcome: Outcome, event: dict[str, Any]) -> d
     return body
 
 
-# A short Lambda context: should a bad input reach Lambda after all, its retries end in about a second.
+# A short Lambda context: should a bad input reach Lambda after all, its retries end within about 2.5 s.
 FUZZ_CONTEXT = 27.0  # seconds
 
 
