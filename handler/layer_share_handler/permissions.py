@@ -55,6 +55,10 @@ class _Contended(Exception):
     """Another writer got in the way (operation in progress, or the policy moved on); try again."""
 
 
+class _OutOfTime(Exception):
+    """The deadline passed in the middle of an attempt: no further call may start."""
+
+
 @dataclass(frozen=True)
 class Granted:
     """A statement that is in place, with the policy revision after the operation."""
@@ -76,7 +80,10 @@ class Granted:
 
 
 class Deadline:
-    """The latest moment an API call may start; retries back off with full jitter until then."""
+    """The latest moment an API call may start; retries back off with full jitter until then.
+
+    The first call always starts: an invocation that may not make a single call can only fail.
+    """
 
     def __init__(
         self,
@@ -87,6 +94,13 @@ class Deadline:
         self._clock = clock
         self._sleep = sleep
         self._end = clock() + seconds
+        self._calls_started = 0
+
+    def start_call(self) -> None:
+        """Account for one API call, or raise _OutOfTime when it could not finish before the handler must answer."""
+        if self._calls_started and self._clock() >= self._end:
+            raise _OutOfTime()
+        self._calls_started += 1
 
     def wait_before_retry(self, attempt: int) -> bool:
         """Sleep before attempt `attempt + 1`; False when that attempt could not start in time."""
@@ -101,7 +115,7 @@ def grant(client: Any, request: PermissionRequest, layer_version: LayerVersion, 
     """Add the statement, or adopt an identical one that is already there (a repeated Create)."""
     return _retrying(
         deadline, f"granting {request.statement_id} on {layer_version.arn}",
-        lambda: _add(client, request, layer_version, request.revision_id),
+        lambda: _add(client, request, layer_version, request.revision_id, deadline),
     )
 
 
@@ -111,13 +125,13 @@ def update_in_place(
     """Make the statement match `request`, keeping its StatementId; re-grant it if it went missing."""
 
     def attempt() -> Granted:
-        statements, revision_id = read_policy(client, layer_version)
+        statements, revision_id = read_policy(client, layer_version, deadline)
         existing = statements.get(request.statement_id)
         if existing is not None and same_grant(existing, request):
             return Granted(layer_version, request.statement_id, revision_id or "", json.dumps(existing))
         if existing is not None:
-            _remove(client, layer_version, request.statement_id, revision_id)
-        return _add(client, request, layer_version, None)
+            _remove(client, layer_version, request.statement_id, revision_id, deadline)
+        return _add(client, request, layer_version, None, deadline)
 
     return _retrying(deadline, f"updating {request.statement_id} on {layer_version.arn}", attempt)
 
@@ -127,20 +141,21 @@ def revoke(client: Any, grant_id: GrantId, expected: Optional[PermissionRequest]
     layer_version = grant_id.layer_version
 
     def attempt() -> str:
-        statements, revision_id = read_policy(client, layer_version)
+        statements, revision_id = read_policy(client, layer_version, deadline)
         existing = statements.get(grant_id.statement_id)
         if existing is None:
             return "already absent"
         if expected is not None and not same_grant(existing, expected):
             return "kept: the statement there is not the one this resource asked for"
-        _remove(client, layer_version, grant_id.statement_id, revision_id)
+        _remove(client, layer_version, grant_id.statement_id, revision_id, deadline)
         return "removed"
 
     return _retrying(deadline, f"revoking {grant_id.statement_id} on {layer_version.arn}", attempt)
 
 
-def read_policy(client: Any, layer_version: LayerVersion) -> tuple[dict[str, dict], Optional[str]]:
+def read_policy(client: Any, layer_version: LayerVersion, deadline: Deadline) -> tuple[dict[str, dict], Optional[str]]:
     """The layer version's statements by Sid and the policy RevisionId; empty when there is no policy."""
+    deadline.start_call()
     try:
         response = client.get_layer_version_policy(LayerName=layer_version.layer_arn, VersionNumber=layer_version.version)
     except ClientError as error:
@@ -176,8 +191,11 @@ def account_or_star(principal: Any) -> Optional[str]:
     return root[1] if root else principal
 
 
-def _add(client: Any, request: PermissionRequest, layer_version: LayerVersion, revision_id: Optional[str]) -> Granted:
+def _add(
+    client: Any, request: PermissionRequest, layer_version: LayerVersion, revision_id: Optional[str], deadline: Deadline
+) -> Granted:
     optional = {"OrganizationId": request.organization_id, "RevisionId": revision_id}
+    deadline.start_call()
     try:
         response = client.add_layer_version_permission(
             LayerName=layer_version.layer_arn,
@@ -189,14 +207,14 @@ def _add(client: Any, request: PermissionRequest, layer_version: LayerVersion, r
         )
     except ClientError as error:
         if _code(error) == "ResourceConflictException":
-            return _adopt(client, request, layer_version)
+            return _adopt(client, request, layer_version, deadline)
         raise
     return Granted(layer_version, request.statement_id, response["RevisionId"], response["Statement"])
 
 
-def _adopt(client: Any, request: PermissionRequest, layer_version: LayerVersion) -> Granted:
+def _adopt(client: Any, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline) -> Granted:
     """After ResourceConflict: the StatementId exists (adopt it if identical) or another write is in progress."""
-    statements, revision_id = read_policy(client, layer_version)
+    statements, revision_id = read_policy(client, layer_version, deadline)
     existing = statements.get(request.statement_id)
     if existing is None:
         raise _Contended("ResourceConflictException: another operation on the layer version's policy is in progress")
@@ -209,7 +227,10 @@ def _adopt(client: Any, request: PermissionRequest, layer_version: LayerVersion)
     return Granted(layer_version, request.statement_id, revision_id or "", json.dumps(existing))
 
 
-def _remove(client: Any, layer_version: LayerVersion, statement_id: str, revision_id: Optional[str]) -> None:
+def _remove(
+    client: Any, layer_version: LayerVersion, statement_id: str, revision_id: Optional[str], deadline: Deadline
+) -> None:
+    deadline.start_call()
     try:
         client.remove_layer_version_permission(
             LayerName=layer_version.layer_arn,
@@ -228,11 +249,18 @@ def _remove(client: Any, layer_version: LayerVersion, statement_id: str, revisio
 def _retrying(deadline: Deadline, what: str, attempt: Callable[[], T]) -> T:
     """Run `attempt` until it succeeds, fails for good, or the deadline leaves no room for another try."""
     outcome_unknown = False
+    last_error = "none"
     tries = 0
     while True:
         tries += 1
         try:
             return attempt()
+        except _OutOfTime:
+            raise OperationFailed(
+                f"{what} ran out of time in attempt {tries}: Lambda answered too slowly for the next call to finish "
+                f"before the handler's deadline; last error: {last_error}",
+                outcome_unknown,
+            ) from None
         except _Contended as error:
             last_error = str(error)
         except ClientError as error:

@@ -325,3 +325,19 @@ def test_revoke_with_expected_content_keeps_a_foreign_statement(stubbed, deadlin
     policy(stubber, FOREIGN)
 
     assert revoke(client, GRANT_ID, REQUEST, deadline).startswith("kept")
+
+
+def test_no_call_starts_after_the_deadline_even_within_one_attempt(stubbed, fake_time):
+    client, stubber = stubbed
+    deadline = Deadline(5, clock=fake_time.clock, sleep=fake_time.sleep)
+    policy(stubber, FOREIGN, revision_id="rev-5")
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"})
+
+    def slow_lambda(**_):
+        fake_time.now += 3  # every answer takes 3 s
+
+    client.meta.events.register("before-parameter-build.lambda", slow_lambda)
+
+    with pytest.raises(OperationFailed, match="ran out of time in attempt 1"):
+        update_in_place(client, REQUEST, LAYER_VERSION, deadline)
+    assert fake_time.now == 6  # the read and the remove started in time; the add did not start
