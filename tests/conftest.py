@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from layer_share_handler.entry import handler
 from tools.cfn_protocol import LambdaContext
-from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver, policy_statements, publish_layer  # noqa: F401
+from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver, publish_layer
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +66,6 @@ def layer_v1(lambda_api: Any, layer_name: str) -> str:
 @pytest.fixture
 def invoke(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callable[..., list[ReceivedResponse]]:
     """Run the real entry point on one event and return what reached that event's ResponseURL."""
-    from layer_share_handler.entry import handler
 
     def run(event: dict[str, Any], timeout_seconds: float = 60.0) -> list[ReceivedResponse]:
         handler(event, LambdaContext(timeout_seconds=timeout_seconds))
