@@ -1,15 +1,20 @@
 """Try a synthesized stack's layer grants before deploying it: play CloudFormation's custom resource
 protocol against the Lambda stand-in, running the handler from the synthesized asset exactly as Lambda would.
 
-The stack's layer versions must exist in the stand-in (publish them first and synthesize with their ARNs).
-Every step prints the layer policies; the run fails if any response was FAILED or if a policy differs
-from what the template declares.
+    python -m tools.local_deploy cdk.out [--stack NAME]
+
+Every grant's layer version must be a concrete ARN in the template (synthesize with layer version ARNs,
+not an in-stack LayerVersion); the tool publishes those layer versions in the stand-in first. Every step
+prints the layer policies; the run fails if any response was FAILED or if a policy differs from what the
+template declares.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import uuid
@@ -21,7 +26,7 @@ from typing import Any, Optional
 import boto3
 
 from tools.cfn_protocol import LambdaContext, cfn_event
-from tools.standins import LambdaStandIn, ResponseReceiver
+from tools.standins import LambdaStandIn, ResponseReceiver, publish_layer
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
 
@@ -264,3 +269,63 @@ def start_standins() -> tuple[LambdaStandIn, ResponseReceiver, dict[str, str]]:
     receiver = ResponseReceiver().start()
     environment = {**standin.environment(), "SSL_CERT_FILE": receiver.ca_file}
     return standin, receiver, environment
+
+
+def stack_template(assembly_dir: Path, stack_name: Optional[str] = None) -> tuple[str, dict[str, Any]]:
+    """The named stack's template from a cloud assembly, or its only stack's."""
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    stacks = {
+        name: artifact["properties"]["templateFile"]
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack" and name == (stack_name or name)
+    }
+    if len(stacks) != 1:
+        raise LocalDeployFailed(f"name one stack with --stack; the assembly holds {sorted(stacks) or 'none by that name'}")
+    [(name, template_file)] = stacks.items()
+    return name, json.loads((assembly_dir / template_file).read_text())
+
+
+def next_version(layer_version_arn: str) -> str:
+    """Publish the next version of a stand-in layer, as publishing a new LayerVersion would."""
+    _, _, _, region, _, _, name, _ = layer_version_arn.split(":")
+    return publish_layer(boto3.client("lambda", region_name=region), name)
+
+
+def publish_declared_layers(grants: list[Grant]) -> None:
+    """Publish, in the stand-in, every layer version the grants name, in its own account and region."""
+    accounts = {grant.layer_version_arn.split(":")[4] for grant in grants}
+    if len(accounts) != 1:
+        raise LocalDeployFailed(f"the grants name layers in several accounts {sorted(accounts)}; one stack owns one")
+    # The stand-in takes its account from this variable on every request.
+    os.environ["MOTO_ACCOUNT_ID"] = accounts.pop()
+    for arn in sorted({grant.layer_version_arn for grant in grants}):
+        wanted, published = int(arn.rsplit(":", 1)[1]), 0
+        while published < wanted:
+            published = int(next_version(arn).rsplit(":", 1)[1])
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assembly", type=Path, help="the cloud assembly directory that cdk synth wrote, e.g. cdk.out")
+    parser.add_argument("--stack", help="the stack to deploy, when the assembly holds several")
+    arguments = parser.parse_args(argv)
+    standin, receiver, environment = start_standins()
+    os.environ.update(environment)
+    try:
+        name, template = stack_template(arguments.assembly, arguments.stack)
+        print(f"Local deploy of {name}")
+        publish_declared_layers(grants_in(template))
+        report = run_lifecycle(arguments.assembly, template, receiver, next_version)
+    except LocalDeployFailed as failure:
+        print(f"\nLocal deploy FAILED: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        receiver.stop()
+        standin.stop()
+    print(f"\nDone: {report.resources} grant resources, {report.events} CloudFormation events, all SUCCESS; "
+          f"{report.api_calls} Lambda API calls; {report.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import boto3
 
-from tools.local_deploy import LocalDeployFailed, run_lifecycle, start_standins
+from tools.local_deploy import LocalDeployFailed, next_version, run_lifecycle, stack_template, start_standins
 from tools.standins import REGION, publish_layer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,23 +33,6 @@ def step(number: int, text: str) -> None:
 def synth_environment() -> dict[str, str]:
     """The synth needs no AWS access; leave the stand-in's fake credentials out of it."""
     return {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-
-
-def stack_template(assembly_dir: Path) -> tuple[str, dict]:
-    manifest = json.loads((assembly_dir / "manifest.json").read_text())
-    stacks = [
-        (name, artifact["properties"]["templateFile"])
-        for name, artifact in manifest["artifacts"].items()
-        if artifact["type"] == "aws:cloudformation:stack"
-    ]
-    name, template_file = stacks[0]
-    return name, json.loads((assembly_dir / template_file).read_text())
-
-
-def next_version(layer_version_arn: str) -> str:
-    """Publish the next version of a stand-in layer, as a new LayerVersion in the stack would."""
-    region, name = layer_version_arn.split(":")[3], layer_version_arn.split(":")[6]
-    return publish_layer(boto3.client("lambda", region_name=region), name)
 
 
 def main() -> int:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,7 @@ from tools.local_deploy import Grant, LocalDeployFailed, LocalStack, check_polic
 from tools.standins import policy_statements
 
 PARTNER = "223456789012"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def grant_for(layer_version_arn: str, principal: str = PARTNER) -> Grant:
@@ -64,3 +69,34 @@ def test_a_policy_that_differs_from_the_template_fails_the_check(lambda_standin,
 
     with pytest.raises(LocalDeployFailed, match="differ from the template: missing"):
         check_policies(stack, {layer_v1}, "hand edit")
+
+
+def test_the_cli_deploys_a_synthesized_stack_that_names_its_layers_by_arn(tmp_path):
+    """Synthesize the example app with layer ARNs of another account, then try it with the CLI alone."""
+    context = {**json.loads((REPO / "cdk.json").read_text())["context"],
+               "demo_layer_arn": "arn:aws:lambda:us-east-1:111122223333:layer:demo:3",
+               "tools_layer_arn": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:2",
+               # What `cdk synth` sets: the local deploy finds the handler's asset through this metadata.
+               "aws:cdk:enable-asset-metadata": True}
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    environment.update(CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON=json.dumps(context),
+                       JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    subprocess.run([sys.executable, "app.py"], cwd=REPO, env=environment, check=True, timeout=300)
+
+    run = subprocess.run([sys.executable, "-m", "tools.local_deploy", str(tmp_path)], cwd=REPO, env=environment,
+                         capture_output=True, text=True, timeout=300)
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "lifecycle 4/4 ok: Delete the stack" in run.stdout
+    assert "Update to new layer version demo:4 (replacement)" in run.stdout
+    assert "3 grant resources, 9 CloudFormation events, all SUCCESS" in run.stdout
+
+
+def test_the_cli_refuses_an_assembly_without_that_stack(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {}}))
+
+    run = subprocess.run([sys.executable, "-m", "tools.local_deploy", str(tmp_path), "--stack", "Missing"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+
+    assert run.returncode == 1
+    assert "name one stack with --stack" in run.stderr
