@@ -18,7 +18,8 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -206,6 +207,10 @@ class DeployReport:
     api_calls: int
     seconds: float
 
+    def summary(self) -> str:
+        return (f"{self.resources} grant resources, {self.events} CloudFormation events, all SUCCESS; "
+                f"{self.api_calls} Lambda API calls; local deploy {self.seconds:.1f} s")
+
 
 def run_lifecycle(
     assembly_dir: Path,
@@ -263,12 +268,17 @@ def count_api_calls(entry: Any, regions: set[str]) -> dict[str, int]:
     return calls
 
 
-def start_standins() -> tuple[LambdaStandIn, ResponseReceiver, dict[str, str]]:
-    """The Lambda stand-in and the ResponseURL receiver, with the environment that points this process at them."""
+@contextmanager
+def running_standins() -> Iterator[ResponseReceiver]:
+    """The Lambda stand-in and the ResponseURL receiver, with this process pointed at them; stopped on exit."""
     standin = LambdaStandIn().start()
     receiver = ResponseReceiver().start()
-    environment = {**standin.environment(), "SSL_CERT_FILE": receiver.ca_file}
-    return standin, receiver, environment
+    os.environ.update({**standin.environment(), "SSL_CERT_FILE": receiver.ca_file})
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+        standin.stop()
 
 
 def stack_template(assembly_dir: Path, stack_name: Optional[str] = None) -> tuple[str, dict[str, Any]]:
@@ -309,21 +319,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("assembly", type=Path, help="the cloud assembly directory that cdk synth wrote, e.g. cdk.out")
     parser.add_argument("--stack", help="the stack to deploy, when the assembly holds several")
     arguments = parser.parse_args(argv)
-    standin, receiver, environment = start_standins()
-    os.environ.update(environment)
     try:
-        name, template = stack_template(arguments.assembly, arguments.stack)
-        print(f"Local deploy of {name}")
-        publish_declared_layers(grants_in(template))
-        report = run_lifecycle(arguments.assembly, template, receiver, next_version)
+        with running_standins() as receiver:
+            name, template = stack_template(arguments.assembly, arguments.stack)
+            print(f"Local deploy of {name}")
+            publish_declared_layers(grants_in(template))
+            report = run_lifecycle(arguments.assembly, template, receiver, next_version)
     except LocalDeployFailed as failure:
         print(f"\nLocal deploy FAILED: {failure}", file=sys.stderr)
         return 1
-    finally:
-        receiver.stop()
-        standin.stop()
-    print(f"\nDone: {report.resources} grant resources, {report.events} CloudFormation events, all SUCCESS; "
-          f"{report.api_calls} Lambda API calls; {report.seconds:.1f} s")
+    print(f"\nDone: {report.summary()}")
     return 0
 
 

@@ -16,8 +16,15 @@ from pathlib import Path
 
 import boto3
 
-from tools.local_deploy import LocalDeployFailed, next_version, run_lifecycle, stack_template, start_standins
-from tools.standins import REGION, publish_layer
+from tools.local_deploy import (
+    DeployReport,
+    LocalDeployFailed,
+    next_version,
+    run_lifecycle,
+    running_standins,
+    stack_template,
+)
+from tools.standins import REGION, ResponseReceiver, publish_layer
 
 REPO = Path(__file__).resolve().parent.parent
 ASSEMBLY_DIR = REPO / "cdk.out"
@@ -37,9 +44,18 @@ def synth_environment() -> dict[str, str]:
 
 def main() -> int:
     started = time.monotonic()
+    try:
+        with running_standins() as receiver:
+            report = synth_lint_and_deploy(receiver)
+    except LocalDeployFailed as failure:
+        print(f"\nFAILED: {failure}", file=sys.stderr)
+        return 1
+    print(f"\nDone: {report.summary()}, whole job {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def synth_lint_and_deploy(receiver: ResponseReceiver) -> DeployReport:
     step(1, "Start the Lambda stand-in and publish the layers the app shares")
-    standin, receiver, environment = start_standins()
-    os.environ.update(environment)
     demo_layer = publish_layer(boto3.client("lambda", region_name=REGION), "demo")
     tools_layer = publish_layer(boto3.client("lambda", region_name=OTHER_REGION), "tools")
     print(f"  demo layer:  {demo_layer}\n  tools layer: {tools_layer}")
@@ -51,8 +67,7 @@ def main() -> int:
         cwd=REPO, env=synth_environment(),
     )
     if synth.returncode != 0:
-        print("cdk synth failed (a cdk-nag finding fails the synth too)", file=sys.stderr)
-        return 1
+        raise LocalDeployFailed("cdk synth failed (a cdk-nag finding fails the synth too)")
     stack_name, template = stack_template(ASSEMBLY_DIR)
     print(f"  {stack_name}: {len(template['Resources'])} resources, cdk-nag AwsSolutions: no findings")
 
@@ -62,24 +77,11 @@ def main() -> int:
          str(ASSEMBLY_DIR / f"{stack_name}.template.json")],
     )
     if lint.returncode != 0:
-        return 1
+        raise LocalDeployFailed("cfn-lint found errors in the synthesized template")
     print("  no findings")
 
     step(4, "Local deploy: the handler from the synthesized asset, against the stand-in")
-    try:
-        report = run_lifecycle(ASSEMBLY_DIR, template, receiver, next_version)
-    except LocalDeployFailed as failure:
-        print(f"\nLocal deploy FAILED: {failure}", file=sys.stderr)
-        return 1
-    finally:
-        receiver.stop()
-        standin.stop()
-    print(
-        f"\nDone: {report.resources} grant resources, {report.events} CloudFormation events, all SUCCESS; "
-        f"{report.api_calls} Lambda API calls; local deploy {report.seconds:.1f} s, "
-        f"whole job {time.monotonic() - started:.1f} s"
-    )
-    return 0
+    return run_lifecycle(ASSEMBLY_DIR, template, receiver, next_version)
 
 
 if __name__ == "__main__":
