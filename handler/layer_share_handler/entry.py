@@ -19,9 +19,9 @@ from botocore.config import Config
 from crhelper import FAILED, CfnResource
 
 from .permissions import Deadline, OperationFailed, grant, revoke, update_in_place
-from .physical_id import build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
+from .physical_id import LayerVersion, build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
 from .response import DELIVERY_BUDGET, deliver, encode_within_limit
-from .rules import InvalidProperties, event_problem, parse_properties
+from .rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
 
 logger = logging.getLogger(__name__)
 # crhelper logs the raw event, ResponseURL included, at DEBUG: keep its loggers above that.
@@ -69,6 +69,12 @@ def _log_call(http_response: Any, parsed: Mapping, model: Any, **_: Any) -> None
 
 def _log_call_error(exception: Exception, context: Mapping, **_: Any) -> None:
     logger.info("Lambda call failed without an answer: %s", type(exception).__name__)
+
+
+def _requested_grant(event: Mapping, context: Any) -> tuple[PermissionRequest, LayerVersion]:
+    """The validated properties, and the layer version they name (a bare name is in the function's account)."""
+    request = parse_properties(event["ResourceProperties"])
+    return request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
 
 
 class _Invocation(CfnResource):
@@ -148,8 +154,7 @@ class _Invocation(CfnResource):
         return Deadline(self._context.get_remaining_time_in_millis() / 1000 - _RESERVED_SECONDS)
 
     def _on_create(self, event: Mapping, context: Any) -> tuple[str, dict]:
-        request = parse_properties(event["ResourceProperties"])
-        layer_version = layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
+        request, layer_version = _requested_grant(event, context)
         # From here on the grant may land even if we never hear back: answer with an ID the rollback can clean up.
         self._fallback_physical_id = build_physical_id(layer_version, request.statement_id, "")
         try:
@@ -161,8 +166,7 @@ class _Invocation(CfnResource):
         return build_physical_id(layer_version, granted.statement_id, granted.revision_id), granted.data
 
     def _on_update(self, event: Mapping, context: Any) -> tuple[str, dict]:
-        request = parse_properties(event["ResourceProperties"])
-        layer_version = layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
+        request, layer_version = _requested_grant(event, context)
         client = lambda_client(layer_version.region)
         current = parse_physical_id(event["PhysicalResourceId"])
         if current is not None and (current.layer_version, current.statement_id) == (
