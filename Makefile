@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test bench synth adversarial-report clean
+.PHONY: install run test test-fast lint bench synth adversarial-report clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -28,6 +28,16 @@ run: install
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
 test: install
 	$(BIN)/python -m pytest -q
+
+# The edit-test loop: unit and construct-assertion tests, without the tests marked slow.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The gates CI runs before the tests: lint and format on everything, mypy --strict on the library packages.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -16,13 +16,12 @@ Every synth runs cdk-nag's AwsSolutions checks, which fail the synth on any find
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from aws_cdk import App, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
-from constructs import Construct
 
+from constructs import Construct
 from layer_share import LayerVersionPermission, LayerVersionSharing
 
 PARTNER_ACCOUNT = "444455556666"
@@ -33,7 +32,7 @@ DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
 
 class LayerShareDemoStack(Stack):
     def __init__(
-        self, scope: Construct, id: str, *, demo_layer_arn: Optional[str] = None, tools_layer_arn: str = TOOLS_LAYER_ARN
+        self, scope: Construct, id: str, *, demo_layer_arn: str | None = None, tools_layer_arn: str = TOOLS_LAYER_ARN
     ) -> None:
         super().__init__(scope, id, description="Shares Lambda layer versions with an account and an organization")
         # Either this stack publishes the demo layer, or it shares a layer version that exists already.

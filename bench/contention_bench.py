@@ -76,12 +76,18 @@ def _in_parallel(
         samples = list(pool.map(at_once, range(count)))
     wall_time = time.perf_counter() - started
     phase = Phase(
-        request_type, wall_time, sum((sample.requests for sample in samples), Counter()),
-        Counter(sample.status for sample in samples), 0, False, max(sample.latency for sample in samples),
+        request_type,
+        wall_time,
+        sum((sample.requests for sample in samples), Counter()),
+        Counter(sample.status for sample in samples),
+        0,
+        False,
+        max(sample.latency for sample in samples),
     )
     return phase, samples
 
 
 def _with_policy(phase: Phase, statements: dict[str, dict], exact: bool) -> Phase:
-    return Phase(phase.request_type, phase.wall_time, phase.requests, phase.statuses, len(statements), exact,
-                 phase.slowest_event)
+    return Phase(
+        phase.request_type, phase.wall_time, phase.requests, phase.statuses, len(statements), exact, phase.slowest_event
+    )

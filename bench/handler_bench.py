@@ -100,16 +100,34 @@ def variants() -> list[Variant]:
     from layer_share_handler import entry
 
     return [
-        Variant(OURS, entry.handler, LambdaRequests(entry.lambda_client(REGION)), entry.__name__,
-                entry.lambda_client.__name__, FUNCTION_TIMEOUT),
-        Variant(CRHELPER_DEFAULT, crhelper_default_handler.handler,
-                LambdaRequests(crhelper_default_handler.lambda_api), crhelper_default_handler.__name__, "",
-                SHORT_TIMEOUT),
+        Variant(
+            OURS,
+            entry.handler,
+            LambdaRequests(entry.lambda_client(REGION)),
+            entry.__name__,
+            entry.lambda_client.__name__,
+            FUNCTION_TIMEOUT,
+        ),
+        Variant(
+            CRHELPER_DEFAULT,
+            crhelper_default_handler.handler,
+            LambdaRequests(crhelper_default_handler.lambda_api),
+            crhelper_default_handler.__name__,
+            "",
+            SHORT_TIMEOUT,
+        ),
     ]
 
 
-def send(variant: Variant, receiver: ResponseReceiver, record_sleeps: bool, request_type: str,
-         properties: dict[str, str], timeout_seconds: float = FUNCTION_TIMEOUT, **fields: Any) -> EventSample:
+def send(
+    variant: Variant,
+    receiver: ResponseReceiver,
+    record_sleeps: bool,
+    request_type: str,
+    properties: dict[str, str],
+    timeout_seconds: float = FUNCTION_TIMEOUT,
+    **fields: Any,
+) -> EventSample:
     """Deliver one complete event and time it until the handler returns, its response delivered."""
     name = uuid.uuid4().hex
     event = cfn_event(request_type, "SharePartner", properties, receiver.url(name), **fields)
@@ -155,21 +173,37 @@ def lifecycle(variant: Variant, receiver: ResponseReceiver, api: Any, record_sle
 def cold_start(variant: Variant, receiver: ResponseReceiver, layer_version_arn: str) -> dict[str, float]:
     """A fresh interpreter: import and build, then one Create end to end; plus the whole process's wall time."""
     name = uuid.uuid4().hex
-    event = cfn_event("Create", "SharePartner", grant_properties(layer_version_arn, f"cold-{name[:12]}", PARTNER),
-                      receiver.url(name))
+    event = cfn_event(
+        "Create", "SharePartner", grant_properties(layer_version_arn, f"cold-{name[:12]}", PARTNER), receiver.url(name)
+    )
     started = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-c", _COLD_START, variant.module, variant.builder, json.dumps(event), FUNCTION_ARN,
-         str(FUNCTION_TIMEOUT)],
-        cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            _COLD_START,
+            variant.module,
+            variant.builder,
+            json.dumps(event),
+            FUNCTION_ARN,
+            str(FUNCTION_TIMEOUT),
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     wall = time.perf_counter() - started
     responses = receiver.responses_for(name)
     if len(responses) != 1 or responses[0].body["Status"] != "SUCCESS":
         raise AssertionError(f"{variant.name} cold start answered {[r.body for r in responses]}: {child.stderr}")
     timings = json.loads(child.stdout.strip().splitlines()[-1])
-    return {"import and build": timings["ready"], "first event, from start": timings["first_event"],
-            "process wall time": wall}
+    return {
+        "import and build": timings["ready"],
+        "first event, from start": timings["first_event"],
+        "process wall time": wall,
+    }
 
 
 def bare_interpreter() -> float:
@@ -189,8 +223,15 @@ def crhelper_construction() -> float:
     return time.perf_counter() - started
 
 
-def run(handlers: list[Variant], receiver: ResponseReceiver, api: Any, repetitions: int, cold_starts: int,
-        stack_delete: bool, progress: Callable[[str], None]) -> HandlerResults:
+def run(
+    handlers: list[Variant],
+    receiver: ResponseReceiver,
+    api: Any,
+    repetitions: int,
+    cold_starts: int,
+    stack_delete: bool,
+    progress: Callable[[str], None],
+) -> HandlerResults:
     results = HandlerResults()
     cold_layer = new_layer_version(api)
     results.cold_start["bare interpreter"] = {"process wall time": []}
@@ -219,13 +260,18 @@ def run(handlers: list[Variant], receiver: ResponseReceiver, api: Any, repetitio
             progress(f"a stack deletion with {variant.name} (the baseline sleeps for real)")
             results.stack_delete[variant.name] = _stack_delete(variant, receiver, api)
     everything = [
-        *((variant, step, sample) for variant, steps in results.events.items()
-          for step, samples in steps.items() for sample in samples),
+        *(
+            (variant, step, sample)
+            for variant, steps in results.events.items()
+            for step, samples in steps.items()
+            for sample in samples
+        ),
         *((variant, step, sample) for variant, steps in results.warm_up.items() for step, sample in steps.items()),
         *((variant, "stack deletion", sample) for variant, sample in results.stack_delete.items()),
     ]
     results.problems = [
-        f"{variant}: {step} answered {sample.status}" for variant, step, sample in everything
+        f"{variant}: {step} answered {sample.status}"
+        for variant, step, sample in everything
         if sample.status != "SUCCESS"
     ]
     return results
@@ -242,4 +288,3 @@ def _rotated(items: list[Variant], turn: int) -> list[Variant]:
     """Alternate which variant goes first, so that neither always runs right after the other."""
     shift = turn % len(items)
     return items[shift:] + items[:shift]
-

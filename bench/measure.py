@@ -9,14 +9,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Optional
+from typing import Any
 
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def ratio(value: float, baseline: float) -> Optional[float]:
+def ratio(value: float, baseline: float) -> float | None:
     """value / baseline, or None when the baseline is zero (a ratio would be meaningless)."""
     return value / baseline if baseline else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -14,10 +15,17 @@ from typing import Any
 
 from bench.contention_bench import MINIMUM_REQUESTS, Phase
 from bench.handler_bench import (
-    CRHELPER_DEFAULT, FUNCTION_TIMEOUT, OURS, SHORT_TIMEOUT, STEPS, EventSample, HandlerResults,
+    CRHELPER_DEFAULT,
+    FUNCTION_TIMEOUT,
+    OURS,
+    SHORT_TIMEOUT,
+    STEPS,
+    EventSample,
+    HandlerResults,
 )
 from bench.measure import median, ratio
-from bench.synth_bench import AWS_CUSTOM_RESOURCE, NATIVE, OURS as OUR_CONSTRUCT, VARIANTS, SynthResults
+from bench.synth_bench import AWS_CUSTOM_RESOURCE, NATIVE, VARIANTS, SynthResults
+from bench.synth_bench import OURS as OUR_CONSTRUCT
 
 PACKAGES = ("aws-cdk-lib", "constructs", "jsii", "crhelper", "boto3", "botocore", "moto", "matplotlib")
 TEMPLATE_BYTES_LIMIT = 1.25  # × native, per added grant
@@ -47,8 +55,11 @@ class Target:
 def machine() -> dict[str, str]:
     """What the figures depend on: the CPU, its cores, and the versions of everything that ran."""
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.machine(),
     )
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
@@ -63,6 +74,7 @@ def machine() -> dict[str, str]:
 
 
 # Figures, each derived in one place and used by the tables, the targets and the reading.
+
 
 def synth_median(synth: SynthResults, variant: str, count: int, field: str) -> float:
     return median([getattr(sample, field) for sample in synth.samples[variant][count]])
@@ -108,41 +120,48 @@ def targets(run: Run) -> list[Target]:
     native_time = synth_median(synth, NATIVE, largest, "seconds")
     creates = [*handler.events[OURS]["Create"], handler.warm_up[OURS]["Create"]]
     deletes = [
-        *handler.events[OURS]["Delete"], *handler.events[OURS]["Delete (cleanup after replace)"],
+        *handler.events[OURS]["Delete"],
+        *handler.events[OURS]["Delete (cleanup after replace)"],
         *([handler.stack_delete[OURS]] if OURS in handler.stack_delete else []),
     ]
     sleeps = all_sleeps(handler, OURS)
     statuses = sum((phase.statuses for phase in run.contention), Counter())
     return [
         Target(
-            "template", f"Template bytes per added grant ≤ {TEMPLATE_BYTES_LIMIT}× native",
+            "template",
+            f"Template bytes per added grant ≤ {TEMPLATE_BYTES_LIMIT}× native",
             f"{ours_bytes:,.0f} B vs {native_bytes:,.0f} B: {ours_bytes / native_bytes:.2f}×",
             ours_bytes <= TEMPLATE_BYTES_LIMIT * native_bytes,
         ),
         Target("resources", "Resources per added grant exactly 1", f"{ours_resources:.2f}", ours_resources == 1),
         Target(
-            "asset", "Asset ≤ 1/10 of AwsCustomResource's (zipped)",
+            "asset",
+            "Asset ≤ 1/10 of AwsCustomResource's (zipped)",
             f"{ours_asset:,.0f} B vs {custom_asset:,.0f} B: 1/{custom_asset / ours_asset:.1f}",
             ours_asset <= ASSET_LIMIT * custom_asset,
         ),
         Target(
-            "synth time", f"Synth time ≤ {SYNTH_TIME_LIMIT}× native at N = {largest}",
+            "synth time",
+            f"Synth time ≤ {SYNTH_TIME_LIMIT}× native at N = {largest}",
             f"{ours_time:.2f} s vs {native_time:.2f} s: {ours_time / native_time:.1f}×",
             ours_time <= SYNTH_TIME_LIMIT * native_time,
         ),
         Target(
-            "create", "Create: 1 Lambda request when there is no conflict",
+            "create",
+            "Create: 1 Lambda request when there is no conflict",
             _range_text(request_range(creates)) + f" in {len(creates)} Creates",
             request_range(creates) == (1, 1),
         ),
         Target(
-            "delete", "Delete: at most 2 Lambda requests",
+            "delete",
+            "Delete: at most 2 Lambda requests",
             _range_text(request_range(deletes)) + f" in {len(deletes)} Deletes",
             request_range(deletes)[1] <= 2,
         ),
         Target("sleeps", "No event sleeps", f"{len(sleeps)} sleeps, {sum(sleeps):.3f} s", not sleeps),
         Target(
-            "contention", "Contention: every response SUCCESS, final policy exact",
+            "contention",
+            "Contention: every response SUCCESS, final policy exact",
             f"{statuses['SUCCESS']} of {sum(statuses.values())} SUCCESS; policy exact after the Creates: "
             f"{_yes_no(run.contention[0].policy_exact)}, after the Deletes: {_yes_no(run.contention[1].policy_exact)}",
             set(statuses) == {"SUCCESS"} and all(phase.policy_exact for phase in run.contention),
@@ -171,7 +190,15 @@ def _ratio_text(value: float, baseline: float) -> str:
 
 def write_results(path: Path, run: Run) -> None:
     sections: list[Callable[[Run], list[str]]] = [
-        _header, _machine, _method, _targets, _synth, _handler, _contention, _reading, _proposals,
+        _header,
+        _machine,
+        _method,
+        _targets,
+        _synth,
+        _handler,
+        _contention,
+        _reading,
+        _proposals,
     ]
     path.write_text("\n".join(line for section in sections for line in section(run)))
 
@@ -246,12 +273,20 @@ def _synth(run: Run) -> list[str]:
     for count in counts:
         native_time = synth_median(synth, NATIVE, count, "seconds")
         for variant in VARIANTS:
-            value = lambda field: synth_median(synth, variant, count, field)  # noqa: E731
-            rows.append([
-                str(count), variant, f"{value('seconds'):.3f}", _ratio_text(value("seconds"), native_time),
-                f"{value('template_bytes'):,.0f}", f"{value('resources'):.0f}", f"{value('functions'):.0f}",
-                f"{value('iam_policies'):.0f}", f"{value('asset_bytes_zipped'):,.0f}",
-            ])
+            value = functools.partial(synth_median, synth, variant, count)
+            rows.append(
+                [
+                    str(count),
+                    variant,
+                    f"{value('seconds'):.3f}",
+                    _ratio_text(value("seconds"), native_time),
+                    f"{value('template_bytes'):,.0f}",
+                    f"{value('resources'):.0f}",
+                    f"{value('functions'):.0f}",
+                    f"{value('iam_policies'):.0f}",
+                    f"{value('asset_bytes_zipped'):,.0f}",
+                ]
+            )
     native_bytes = per_added_grant(synth, NATIVE, "template_bytes")
     per_grant = [
         [
@@ -280,16 +315,31 @@ def _synth(run: Run) -> list[str]:
         "![Synth time and template bytes against N](results.png)",
         "",
         *_table(
-            ["N", "Variant", "Synth s (median)", "÷ native", "Template bytes", "Resources", "Lambda functions",
-             "IAM policies", "Asset bytes (zipped)"],
+            [
+                "N",
+                "Variant",
+                "Synth s (median)",
+                "÷ native",
+                "Template bytes",
+                "Resources",
+                "Lambda functions",
+                "IAM policies",
+                "Asset bytes (zipped)",
+            ],
             rows,
         ),
         f"What each added grant costs (slope from N = {counts[0]} to N = {counts[-1]}; jsii round trips "
         "counted in a separate, untimed synth):",
         "",
         *_table(
-            ["Variant", "Template bytes / grant", "÷ native", "Resources / grant", "Synth ms / grant",
-             "jsii round trips / grant"],
+            [
+                "Variant",
+                "Template bytes / grant",
+                "÷ native",
+                "Resources / grant",
+                "Synth ms / grant",
+                "jsii round trips / grant",
+            ],
             per_grant,
         ),
         "Where one grant's template bytes go:",
@@ -307,22 +357,41 @@ def _handler(run: Run) -> list[str]:
     cold_rows = [["bare interpreter (`python -c pass`)", "", "", f"{bare:.0f}"]]
     for variant in (OURS, CRHELPER_DEFAULT):
         metrics = handler.cold_start[variant]
-        cold_rows.append([variant, *(f"{median(metrics[name]) * 1000:.0f}" for name in
-                                     ("import and build", "first event, from start", "process wall time"))])
+        cold_rows.append(
+            [
+                variant,
+                *(
+                    f"{median(metrics[name]) * 1000:.0f}"
+                    for name in ("import and build", "first event, from start", "process wall time")
+                ),
+            ]
+        )
     ours_cold = handler.cold_start[OURS]
     base_cold = handler.cold_start[CRHELPER_DEFAULT]
-    cold_rows.append(["ratio (this ÷ baseline)", *(
-        _ratio_text(median(ours_cold[name]), median(base_cold[name]))
-        for name in ("import and build", "first event, from start", "process wall time")
-    )])
+    cold_rows.append(
+        [
+            "ratio (this ÷ baseline)",
+            *(
+                _ratio_text(median(ours_cold[name]), median(base_cold[name]))
+                for name in ("import and build", "first event, from start", "process wall time")
+            ),
+        ]
+    )
     event_rows = []
     for step in STEPS:
         ours, base = handler.events[OURS][step], handler.events[CRHELPER_DEFAULT][step]
-        event_rows.append([
-            step, f"{latency_ms(ours):.1f}", _range_text(request_range(ours)), operations(ours),
-            f"{latency_ms(base):.1f}", _range_text(request_range(base)), operations(base),
-            _ratio_text(latency_ms(ours), latency_ms(base)),
-        ])
+        event_rows.append(
+            [
+                step,
+                f"{latency_ms(ours):.1f}",
+                _range_text(request_range(ours)),
+                operations(ours),
+                f"{latency_ms(base):.1f}",
+                _range_text(request_range(base)),
+                operations(base),
+                _ratio_text(latency_ms(ours), latency_ms(base)),
+            ]
+        )
     lines = [
         "## 2. Handler cost per event",
         "",
@@ -332,8 +401,16 @@ def _handler(run: Run) -> list[str]:
         "Per event, milliseconds (median) and Lambda requests:",
         "",
         *_table(
-            ["Event", "This handler ms", "Requests", "Operations", "crhelper defaults ms", "Requests", "Operations",
-             "÷ baseline"],
+            [
+                "Event",
+                "This handler ms",
+                "Requests",
+                "Operations",
+                "crhelper defaults ms",
+                "Requests",
+                "Operations",
+                "÷ baseline",
+            ],
             event_rows,
         ),
     ]
@@ -348,15 +425,21 @@ def _handler(run: Run) -> list[str]:
     for variant in (OURS, CRHELPER_DEFAULT):
         warm_up = [duration for sample in handler.warm_up[variant].values() for duration in sample.sleeps]
         stack = handler.stack_delete.get(variant)
-        rows.append([
-            variant,
-            f"{len(warm_up)} ({sum(warm_up):.3f} s)",
-            f"{stack.latency:.2f} s" if stack else "not measured (quick run)",
-            f"{len(stack.sleeps)} ({sum(stack.sleeps):.2f} s)" if stack else "",
-        ])
+        rows.append(
+            [
+                variant,
+                f"{len(warm_up)} ({sum(warm_up):.3f} s)",
+                f"{stack.latency:.2f} s" if stack else "not measured (quick run)",
+                f"{len(stack.sleeps)} ({sum(stack.sleeps):.2f} s)" if stack else "",
+            ]
+        )
     lines += _table(
-        ["Handler", "Sleeps in the profiled pass of all events", f"Delete with a {FUNCTION_TIMEOUT:.0f} s timeout: "
-         "time until CloudFormation has its answer", "Sleeps in that Delete"],
+        [
+            "Handler",
+            "Sleeps in the profiled pass of all events",
+            f"Delete with a {FUNCTION_TIMEOUT:.0f} s timeout: time until CloudFormation has its answer",
+            "Sleeps in that Delete",
+        ],
         rows,
     )
     if handler.problems:
@@ -367,12 +450,17 @@ def _handler(run: Run) -> list[str]:
 def _contention(run: Run) -> list[str]:
     rows = [
         [
-            phase.request_type, str(sum(phase.statuses.values())), f"{phase.wall_time:.2f}",
-            f"{phase.slowest_event:.2f}", str(sum(phase.requests.values())),
-            str(MINIMUM_REQUESTS[phase.request_type] * sum(phase.statuses.values())), str(phase.retries),
+            phase.request_type,
+            str(sum(phase.statuses.values())),
+            f"{phase.wall_time:.2f}",
+            f"{phase.slowest_event:.2f}",
+            str(sum(phase.requests.values())),
+            str(MINIMUM_REQUESTS[phase.request_type] * sum(phase.statuses.values())),
+            str(phase.retries),
             ", ".join(f"{name} ×{count}" for name, count in sorted(phase.requests.items())),
             ", ".join(f"{status} ×{count}" for status, count in phase.statuses.items()),
-            str(phase.policy_statements), "yes" if phase.policy_exact else "**no**",
+            str(phase.policy_statements),
+            "yes" if phase.policy_exact else "**no**",
         ]
         for phase in run.contention
     ]
@@ -380,8 +468,19 @@ def _contention(run: Run) -> list[str]:
         "## 3. Contention: grants on one layer version at once",
         "",
         *_table(
-            ["Phase", "Events", "Wall s", "Slowest event s", "Requests", "Minimum", "Retries", "Operations",
-             "Responses", "Statements after", "Policy exact"],
+            [
+                "Phase",
+                "Events",
+                "Wall s",
+                "Slowest event s",
+                "Requests",
+                "Minimum",
+                "Retries",
+                "Operations",
+                "Responses",
+                "Statements after",
+                "Policy exact",
+            ],
             rows,
         ),
     ]
@@ -401,8 +500,15 @@ def grants_per_stack(synth: SynthResults, variant: str) -> int:
 def custom_resource_floor(synth: SynthResults) -> float:
     """The bytes of the smallest custom resource that can carry one grant: its type, ServiceToken and the grant."""
     anatomy = synth.grant_anatomy[OUR_CONSTRUCT]
-    needed = ("Type", "Properties.ServiceToken", "Properties.LayerName", "Properties.VersionNumber",
-              "Properties.StatementId", "Properties.Principal", "logical ID and structure")
+    needed = (
+        "Type",
+        "Properties.ServiceToken",
+        "Properties.LayerName",
+        "Properties.VersionNumber",
+        "Properties.StatementId",
+        "Properties.Principal",
+        "logical ID and structure",
+    )
     return sum(anatomy[f"{GRANT} {part}"] for part in needed)
 
 
@@ -498,7 +604,7 @@ def _proposals(run: Run) -> list[str]:
     anatomy = synth.grant_anatomy[OUR_CONSTRUCT]
     lines = ["## Missed targets and proposed changes", ""]
     if not missed:
-        return lines + ["Every target was met.", ""]
+        return [*lines, "Every target was met.", ""]
     if "template" in missed:
         floor = custom_resource_floor(synth)
         lines.append(
@@ -583,15 +689,16 @@ def plot(path: Path, synth: SynthResults) -> None:
 
     counts = sorted(synth.samples[NATIVE])
     figure, (time_axis, bytes_axis) = pyplot.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for variant, marker in zip(VARIANTS, ("o", "s", "^")):
+    for variant, marker in zip(VARIANTS, ("o", "s", "^"), strict=True):
         label = f"({'abc'[VARIANTS.index(variant)]}) {variant}"
         time_axis.plot(counts, [synth_median(synth, variant, n, "seconds") for n in counts], marker=marker, label=label)
         bytes_axis.plot(
-            counts, [synth_median(synth, variant, n, "template_bytes") / 1024 for n in counts], marker=marker,
+            counts,
+            [synth_median(synth, variant, n, "template_bytes") / 1024 for n in counts],
+            marker=marker,
             label=label,
         )
-    for axis, title, unit in ((time_axis, "Synth wall time (median)", "seconds"),
-                              (bytes_axis, "Template size", "KiB")):
+    for axis, title, unit in ((time_axis, "Synth wall time (median)", "seconds"), (bytes_axis, "Template size", "KiB")):
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xticks(counts, [str(count) for count in counts])

@@ -1,7 +1,7 @@
 """Run every benchmark in one process and write RESULTS.md and results.png.
 
-    make bench                                   # the full run, about four minutes
-    python -m bench.run --quick --out /tmp/b     # a tiny run that checks the machinery, in seconds
+make bench                                   # the full run, about four minutes
+python -m bench.run --quick --out /tmp/b     # a tiny run that checks the machinery, in seconds
 """
 
 from __future__ import annotations
@@ -59,7 +59,12 @@ def main(argv: list[str]) -> None:
             api = plain_client()
             ours, baseline = handler_bench.variants()
             handler = handler_bench.run(
-                [ours, baseline], receiver, api, sizes.event_repetitions, sizes.cold_starts, sizes.stack_delete,
+                [ours, baseline],
+                receiver,
+                api,
+                sizes.event_repetitions,
+                sizes.cold_starts,
+                sizes.stack_delete,
                 progress,
             )
             progress(f"contention: {sizes.contention_grants} grants at once")

@@ -69,15 +69,20 @@ def add_grants(variant: str, stack: Any, count: int) -> None:
             LayerVersionPermission(stack, f"Grant{number}", layer_version_arn=LAYER_VERSION_ARN, principal=account)
         elif variant == NATIVE:
             lambda_.CfnLayerVersionPermission(
-                stack, f"Grant{number}", action="lambda:GetLayerVersion", layer_version_arn=LAYER_VERSION_ARN,
+                stack,
+                f"Grant{number}",
+                action="lambda:GetLayerVersion",
+                layer_version_arn=LAYER_VERSION_ARN,
                 principal=account,
             )
         else:
             statement = {"LayerName": layer_arn, "VersionNumber": int(version), "StatementId": f"share-{account}"}
             cr.AwsCustomResource(
-                stack, f"Grant{number}",
+                stack,
+                f"Grant{number}",
                 on_create=cr.AwsSdkCall(
-                    service="Lambda", action="addLayerVersionPermission",
+                    service="Lambda",
+                    action="addLayerVersionPermission",
                     parameters={**statement, "Action": "lambda:GetLayerVersion", "Principal": account},
                     physical_resource_id=cr.PhysicalResourceId.of(f"{LAYER_VERSION_ARN}#share-{account}"),
                 ),

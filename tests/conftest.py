@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -73,3 +74,15 @@ def invoke(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callabl
         return receiver.responses_for(name)
 
     return run
+
+
+# Whole directories that are slow by nature: the adversarial suite (faults, concurrency, fuzzing), the bench's
+# smoke run and the main job. Slow tests elsewhere carry @pytest.mark.slow themselves.
+SLOW_DIRECTORIES = ("adversarial", "bench", "tools")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(tests_dir).parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)

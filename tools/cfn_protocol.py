@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from tools.standins import ACCOUNT, FUNCTION_ARN, REGION
 
@@ -35,8 +35,8 @@ def cfn_event(
     logical_id: str,
     properties: dict[str, Any],
     response_url: str,
-    physical_id: Optional[str] = None,
-    old_properties: Optional[dict[str, Any]] = None,
+    physical_id: str | None = None,
+    old_properties: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A complete event as CloudFormation sends it: every property value a string, ServiceToken included."""
     event = {

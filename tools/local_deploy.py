@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import boto3
 
@@ -44,7 +44,7 @@ class Grant:
     properties: dict[str, str]
     retain_on_replace: bool
     retain_on_delete: bool
-    physical_id: Optional[str] = None
+    physical_id: str | None = None
 
     @property
     def layer_version_arn(self) -> str:
@@ -86,7 +86,8 @@ def grants_in(template: dict[str, Any]) -> list[Grant]:
 def load_handler(assembly_dir: Path, template: dict[str, Any]) -> tuple[Callable, Any]:
     """Import the handler from its synthesized asset directory, as Lambda does: asset on sys.path, Handler string."""
     functions = [
-        resource for resource in template["Resources"].values()
+        resource
+        for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Lambda::Function" and "aws:asset:path" in resource.get("Metadata", {})
     ]
     if len(functions) != 1:
@@ -112,8 +113,9 @@ class LocalStack:
 
     def send(self, request_type: str, grant: Grant, properties: dict[str, str], **fields: Any) -> dict[str, Any]:
         name = uuid.uuid4().hex
-        self.handler(cfn_event(request_type, grant.logical_id, properties, self.receiver.url(name), **fields),
-                     LambdaContext())
+        self.handler(
+            cfn_event(request_type, grant.logical_id, properties, self.receiver.url(name), **fields), LambdaContext()
+        )
         self.events_sent += 1
         responses = self.receiver.responses_for(name)
         if len(responses) != 1:
@@ -131,8 +133,9 @@ class LocalStack:
         """An Update; a new PhysicalResourceId means replacement, and the old one is cleaned up unless retained."""
         body = self.send("Update", grant, properties, physical_id=grant.physical_id, old_properties=grant.properties)
         if body["PhysicalResourceId"] != grant.physical_id:
-            old = Grant(grant.logical_id, grant.properties, grant.retain_on_replace, grant.retain_on_delete,
-                        grant.physical_id)
+            old = Grant(
+                grant.logical_id, grant.properties, grant.retain_on_replace, grant.retain_on_delete, grant.physical_id
+            )
             if grant.retain_on_replace:
                 self.retained.append(old)
             else:
@@ -150,8 +153,12 @@ class LocalStack:
     def declared(self) -> set[tuple[str, str, str, str]]:
         """(layer version, StatementId, principal, organization) that should exist now."""
         return {
-            (grant.layer_version_arn, grant.properties["StatementId"], account_or_star(grant.properties["Principal"]),
-             grant.properties.get("OrganizationId", "-"))
+            (
+                grant.layer_version_arn,
+                grant.properties["StatementId"],
+                account_or_star(grant.properties["Principal"]),
+                grant.properties.get("OrganizationId", "-"),
+            )
             for grant in [*self.grants, *self.retained]
         }
 
@@ -167,7 +174,9 @@ def actual_grants(layer_version_arns: set[str]) -> set[tuple[str, str, str, str]
         layer_arn, version = arn.rsplit(":", 1)
         client = boto3.client("lambda", region_name=arn.split(":")[3])
         try:
-            policy = json.loads(client.get_layer_version_policy(LayerName=layer_arn, VersionNumber=int(version))["Policy"])
+            policy = json.loads(
+                client.get_layer_version_policy(LayerName=layer_arn, VersionNumber=int(version))["Policy"]
+            )
         except client.exceptions.ResourceNotFoundException:
             continue
         for statement in policy["Statement"]:
@@ -192,12 +201,14 @@ def check_policies(stack: LocalStack, layer_version_arns: set[str], step: str) -
 def print_policies(step: str, grants: set[tuple[str, str, str, str]]) -> None:
     print(f"\n  Layer policies after: {step}")
     rows = [("version", "StatementId", "principal", "organization")]
-    rows += [(arn.split(":", 6)[-1], sid, principal, organization) for arn, sid, principal, organization in sorted(grants)]
+    rows += [
+        (arn.split(":", 6)[-1], sid, principal, organization) for arn, sid, principal, organization in sorted(grants)
+    ]
     if len(rows) == 1:
         rows.append(("(none)", "", "", ""))
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
-        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 @dataclass
@@ -208,8 +219,10 @@ class DeployReport:
     seconds: float
 
     def summary(self) -> str:
-        return (f"{self.resources} grant resources, {self.events} CloudFormation events, all SUCCESS; "
-                f"{self.api_calls} Lambda API calls; local deploy {self.seconds:.1f} s")
+        return (
+            f"{self.resources} grant resources, {self.events} CloudFormation events, all SUCCESS; "
+            f"{self.api_calls} Lambda API calls; local deploy {self.seconds:.1f} s"
+        )
 
 
 def run_lifecycle(
@@ -281,7 +294,7 @@ def running_standins() -> Iterator[ResponseReceiver]:
         standin.stop()
 
 
-def stack_template(assembly_dir: Path, stack_name: Optional[str] = None) -> tuple[str, dict[str, Any]]:
+def stack_template(assembly_dir: Path, stack_name: str | None = None) -> tuple[str, dict[str, Any]]:
     """The named stack's template from a cloud assembly, or its only stack's."""
     manifest = json.loads((assembly_dir / "manifest.json").read_text())
     stacks = {
@@ -290,7 +303,9 @@ def stack_template(assembly_dir: Path, stack_name: Optional[str] = None) -> tupl
         if artifact["type"] == "aws:cloudformation:stack" and name == (stack_name or name)
     }
     if len(stacks) != 1:
-        raise LocalDeployFailed(f"name one stack with --stack; the assembly holds {sorted(stacks) or 'none by that name'}")
+        raise LocalDeployFailed(
+            f"name one stack with --stack; the assembly holds {sorted(stacks) or 'none by that name'}"
+        )
     [(name, template_file)] = stacks.items()
     return name, json.loads((assembly_dir / template_file).read_text())
 
@@ -314,7 +329,7 @@ def publish_declared_layers(grants: list[Grant]) -> None:
             published = int(next_version(arn).rsplit(":", 1)[1])
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assembly", type=Path, help="the cloud assembly directory that cdk synth wrote, e.g. cdk.out")
     parser.add_argument("--stack", help="the stack to deploy, when the assembly holds several")

@@ -62,9 +62,19 @@ def synth_lint_and_deploy(receiver: ResponseReceiver) -> DeployReport:
 
     step(2, "cdk synth (pinned CLI) with cdk-nag AwsSolutions checks")
     synth = subprocess.run(
-        [str(REPO / "node_modules/.bin/cdk"), "synth", "--quiet", "--output", str(ASSEMBLY_DIR),
-         "-c", f"demo_layer_arn={demo_layer}", "-c", f"tools_layer_arn={tools_layer}"],
-        cwd=REPO, env=synth_environment(),
+        [
+            str(REPO / "node_modules/.bin/cdk"),
+            "synth",
+            "--quiet",
+            "--output",
+            str(ASSEMBLY_DIR),
+            "-c",
+            f"demo_layer_arn={demo_layer}",
+            "-c",
+            f"tools_layer_arn={tools_layer}",
+        ],
+        cwd=REPO,
+        env=synth_environment(),
     )
     if synth.returncode != 0:
         raise LocalDeployFailed("cdk synth failed (a cdk-nag finding fails the synth too)")
@@ -73,8 +83,13 @@ def synth_lint_and_deploy(receiver: ResponseReceiver) -> DeployReport:
 
     step(3, f"cfn-lint (ignoring {CFN_LINT_IGNORED})")
     lint = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", CFN_LINT_IGNORED, "--",
-         str(ASSEMBLY_DIR / f"{stack_name}.template.json")],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--ignore-checks",
+            CFN_LINT_IGNORED,
+            "--",
+            str(ASSEMBLY_DIR / f"{stack_name}.template.json"),
+        ],
     )
     if lint.returncode != 0:
         raise LocalDeployFailed("cfn-lint found errors in the synthesized template")

@@ -24,7 +24,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any
 
 import trustme
 from moto.awslambda.exceptions import GenericResourcNotFound, LambdaClientError, PreconditionFailedException
@@ -145,7 +145,7 @@ class LambdaStandIn:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
-    def start(self) -> "LambdaStandIn":
+    def start(self) -> LambdaStandIn:
         self._server.start()
         return self
 
@@ -179,11 +179,11 @@ class ResponseReceiver:
     `answers` is a queue of HTTP statuses to answer with (200 once it is empty); None means never answer.
     """
 
-    answers: list[Optional[int]] = field(default_factory=list)
+    answers: list[int | None] = field(default_factory=list)
     received: list[ReceivedResponse] = field(default_factory=list)
     ca_file: str = ""
 
-    def start(self) -> "ResponseReceiver":
+    def start(self) -> ResponseReceiver:
         authority = trustme.CA()
         certificate = authority.issue_cert("localhost", "127.0.0.1")
         self._directory = tempfile.TemporaryDirectory()
@@ -222,7 +222,7 @@ class ResponseReceiver:
             self.received.clear()
             self.answers.clear()
 
-    def _record(self, response: ReceivedResponse) -> Optional[int]:
+    def _record(self, response: ReceivedResponse) -> int | None:
         with self._lock:
             self.received.append(response)
             return self.answers.pop(0) if self.answers else 200
@@ -230,7 +230,7 @@ class ResponseReceiver:
 
 def _receiver_handler(receiver: ResponseReceiver) -> type:
     class Handler(BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_PUT(self) -> None:
             length = int(self.headers.get("content-length", 0))
             raw = self.rfile.read(length)
             path, _, query = self.path.partition("?")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import weakref
+from typing import cast
 
 from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
 from layer_share_handler import ENTRY_POINT
 
@@ -85,15 +87,13 @@ class PermissionHandler(Construct):
         Returns the policy's AWS::IAM::Policy resource, for the grant's DependsOn.
         """
         key = (target.version_arn, all_versions)
-        policy = self._policies.get(key)
-        if policy is None:
+        if key not in self._policies:
             resource = all_versions_arn(target.version_arn) if all_versions else target.version_arn
             policy = iam.Policy(
                 grant,
                 "HandlerPolicy",
                 roles=[self.role],
                 statements=[iam.PolicyStatement(actions=list(HANDLER_ACTIONS), resources=[resource])],
-            ).node.default_child
-            self._policies[key] = policy
-        return policy
-
+            )
+            self._policies[key] = cast(iam.CfnPolicy, policy.node.default_child)
+        return self._policies[key]

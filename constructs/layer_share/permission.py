@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Optional
+from typing import Any
 
 from aws_cdk import CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
+
 from constructs import Construct
 from layer_share_handler.rules import ALL_ACCOUNTS, organization_problem, property_problem, quote
 
@@ -55,11 +56,11 @@ class LayerVersionPermission(Construct):
         scope: Construct,
         id: str,
         *,
-        layer_version: Optional[lambda_.ILayerVersion] = None,
-        layer_version_arn: Optional[str] = None,
+        layer_version: lambda_.ILayerVersion | None = None,
+        layer_version_arn: str | None = None,
         principal: str,
-        organization_id: Optional[str] = None,
-        statement_id: Optional[str] = None,
+        organization_id: str | None = None,
+        statement_id: str | None = None,
         allow_all_accounts: bool = False,
         retain_on_replace: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
@@ -152,8 +153,8 @@ class LayerVersionSharing(Construct):
         scope: Construct,
         id: str,
         *,
-        layer_version: Optional[lambda_.ILayerVersion] = None,
-        layer_version_arn: Optional[str] = None,
+        layer_version: lambda_.ILayerVersion | None = None,
+        layer_version_arn: str | None = None,
         accounts: Sequence[str] = (),
         organization_ids: Sequence[str] = (),
         retain_on_replace: bool = True,
@@ -194,7 +195,7 @@ def raise_problems(construct: Construct, problems: list[str]) -> None:
         raise ValueError(f"{type(construct).__name__} {construct.node.path} has {len(problems)} problems:{listed}")
 
 
-def rule_problem(prop: str, cfn_name: str, value: Any) -> Optional[str]:
+def rule_problem(prop: str, cfn_name: str, value: Any) -> str | None:
     """Check a concrete value with the handler's rule for its property; a token is checked at deploy time."""
     if is_unresolved(value):
         return None
@@ -202,15 +203,13 @@ def rule_problem(prop: str, cfn_name: str, value: Any) -> Optional[str]:
     return None if problem is None else f"{prop}={quote(value)} is invalid: {problem}"
 
 
-def version_arn_of(layer_version: Optional[lambda_.ILayerVersion], layer_version_arn: Optional[str]) -> Any:
+def version_arn_of(layer_version: lambda_.ILayerVersion | None, layer_version_arn: str | None) -> Any:
     """The ARN of the layer version a construct names. Read it once: each read of a layer's layer_version_arn
     is a round trip to the jsii kernel, two for an imported layer version."""
     return layer_version.layer_version_arn if layer_version is not None else layer_version_arn
 
 
-def layer_problems(
-    layer_version: Optional[lambda_.ILayerVersion], layer_version_arn: Optional[str], arn: Any
-) -> list[str]:
+def layer_problems(layer_version: lambda_.ILayerVersion | None, layer_version_arn: str | None, arn: Any) -> list[str]:
     """What is wrong with the layer version a construct names; `arn` is its version_arn_of."""
     if (layer_version is None) == (layer_version_arn is None):
         return [
@@ -230,9 +229,7 @@ def layer_problems(
     ]
 
 
-def _grant_problems(
-    principal: Any, organization_id: Any, statement_id: Any, allow_all_accounts: bool
-) -> list[str]:
+def _grant_problems(principal: Any, organization_id: Any, statement_id: Any, allow_all_accounts: bool) -> list[str]:
     problems = [
         rule_problem("principal", "Principal", principal),
         None if organization_id is None else rule_problem("organization_id", "OrganizationId", organization_id),
@@ -279,5 +276,5 @@ def _list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]
     return problems
 
 
-def _defined_in(layer_version: Optional[lambda_.ILayerVersion], stack: Stack) -> bool:
+def _defined_in(layer_version: lambda_.ILayerVersion | None, stack: Stack) -> bool:
     return isinstance(layer_version, lambda_.LayerVersion) and Stack.of(layer_version) is stack

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -20,8 +20,12 @@ from crhelper import FAILED, CfnResource
 
 from .permissions import Deadline, OperationFailed, grant, revoke, update_in_place
 from .physical_id import LayerVersion, build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
+from .protocol import CloudFormationEvent, CloudFormationResponse, LambdaContext
 from .response import DELIVERY_BUDGET, deliver, encode_within_limit
 from .rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
+
+if TYPE_CHECKING:
+    from types_boto3_lambda.client import LambdaClient
 
 logger = logging.getLogger(__name__)
 # crhelper logs the raw event, ResponseURL included, at DEBUG: keep its loggers above that.
@@ -36,13 +40,13 @@ _RESERVED_SECONDS = API_CONNECT_TIMEOUT + API_READ_TIMEOUT + DELIVERY_BUDGET + 1
 _client_lock = threading.Lock()
 
 
-def handler(event: Any, context: Any) -> None:
+def handler(event: Any, context: LambdaContext) -> None:
     """Answer one CloudFormation custom resource event for Custom::LayerVersionPermission."""
     _Invocation()(event, context)
 
 
-@lru_cache(maxsize=None)
-def _cached_client(region: str) -> Any:
+@cache
+def _cached_client(region: str) -> LambdaClient:
     client = boto3.session.Session().client(
         "lambda",
         region_name=region,
@@ -56,54 +60,56 @@ def _cached_client(region: str) -> Any:
     return client
 
 
-def lambda_client(region: str) -> Any:
+def lambda_client(region: str) -> LambdaClient:
     """One client per region; creating boto3 clients is not thread-safe."""
     with _client_lock:
         return _cached_client(region)
 
 
-def _log_call(http_response: Any, parsed: Mapping, model: Any, **_: Any) -> None:
+def _log_call(http_response: Any, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
     error = parsed.get("Error", {}).get("Code")
     logger.info("Lambda %s: HTTP %s%s", model.name, http_response.status_code, f" {error}" if error else "")
 
 
-def _log_call_error(exception: Exception, context: Mapping, **_: Any) -> None:
+def _log_call_error(exception: Exception, context: Mapping[str, Any], **_: Any) -> None:
     logger.info("Lambda call failed without an answer: %s", type(exception).__name__)
 
 
-def _requested_grant(event: Mapping, context: Any) -> tuple[PermissionRequest, LayerVersion]:
+def _requested_grant(event: CloudFormationEvent, context: LambdaContext) -> tuple[PermissionRequest, LayerVersion]:
     """The validated properties, and the layer version they name (a bare name is in the function's account)."""
     request = parse_properties(event["ResourceProperties"])
     return request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
 
 
 class _Invocation(CfnResource):
-    """One event. Handlers set `_fallback_physical_id` to what a failure or timeout must answer with."""
+    """One event. Handlers return the PhysicalResourceId and set `Data`, as crhelper expects; they set
+    `_fallback_physical_id` to what a failure or timeout must answer with."""
 
     def __init__(self) -> None:
         super().__init__(log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
         self._responded = False
         self._response_lock = threading.Lock()
         self._fallback_physical_id = ""
+        self.Data: dict[str, str] = {}
         self.create(self._on_create)
         self.update(self._on_update)
         self.delete(self._on_delete)
 
-    def _crhelper_init(self, event: Any, context: Any) -> bool:
+    # crhelper's stubs leave out its private hooks; these overrides are the whole of the wiring.
+
+    def _crhelper_init(self, event: Any, context: LambdaContext) -> bool:
         if not isinstance(event, Mapping):
             logger.error("The event is not a JSON object; there is no ResponseURL to answer")
             return False
         # Set before any check, so that a malformed event is answered at its own ResponseURL.
-        self._event, self._context = event, context
+        # Typed as what event_problem checks below; no handler runs unless the check passes.
+        self._event, self._context = cast(CloudFormationEvent, event), context
         self._response_url = event.get("ResponseURL")
         self.StackId, self.RequestId, self.LogicalResourceId = (
-            event.get(name) if isinstance(event.get(name), str) else ""
-            for name in ("StackId", "RequestId", "LogicalResourceId")
+            _string_field(event, name) for name in ("StackId", "RequestId", "LogicalResourceId")
         )
-        physical_id = event.get("PhysicalResourceId")
-        self._fallback_physical_id = physical_id if isinstance(physical_id, str) and physical_id else (
-            build_not_granted_id(self.RequestId)
-        )
+        physical_id = _string_field(event, "PhysicalResourceId")
+        self._fallback_physical_id = physical_id or build_not_granted_id(self.RequestId)
         logger.info(
             "%s %s, PhysicalResourceId %s", event.get("RequestType"), self.LogicalResourceId, physical_id or "(none)"
         )
@@ -112,11 +118,11 @@ class _Invocation(CfnResource):
             self.PhysicalResourceId = self._fallback_physical_id
             self._send(FAILED, f"Malformed CloudFormation event: {problem}")
             return False
-        return super()._crhelper_init(event, context)
+        return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
 
-    def _wrap_function(self, func: Any) -> None:
+    def _wrap_function(self, func: Callable[[CloudFormationEvent, LambdaContext], str]) -> None:
         try:
-            self.PhysicalResourceId, self.Data = func(self._event, self._context)
+            self.PhysicalResourceId = func(self._event, self._context)
             return
         except (InvalidProperties, OperationFailed) as failure:
             self.Reason = str(failure)
@@ -131,14 +137,14 @@ class _Invocation(CfnResource):
         self.PhysicalResourceId = self._fallback_physical_id
         self._send(FAILED, "The handler ran out of time before Lambda answered; the outcome is unknown")
 
-    def _send(self, status: Any = None, reason: str = "", send_response: Any = None) -> None:
+    def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
         with self._response_lock:
             if self._responded:
                 logger.warning("A response was already sent for this event; not sending another")
                 return
             self._responded = True
-        body = {
-            "Status": status or self.Status,
+        body: CloudFormationResponse = {
+            "Status": "FAILED" if (status or self.Status) == FAILED else "SUCCESS",
             "Reason": str(reason if status else self.Reason),
             "PhysicalResourceId": str(self.PhysicalResourceId),
             "StackId": self.StackId,
@@ -153,7 +159,7 @@ class _Invocation(CfnResource):
     def _deadline(self) -> Deadline:
         return Deadline(self._context.get_remaining_time_in_millis() / 1000 - _RESERVED_SECONDS)
 
-    def _on_create(self, event: Mapping, context: Any) -> tuple[str, dict]:
+    def _on_create(self, event: CloudFormationEvent, context: LambdaContext) -> str:
         request, layer_version = _requested_grant(event, context)
         # From here on the grant may land even if we never hear back: answer with an ID the rollback can clean up.
         self._fallback_physical_id = build_physical_id(layer_version, request.statement_id, "")
@@ -163,28 +169,32 @@ class _Invocation(CfnResource):
             if not failure.outcome_unknown:
                 self._fallback_physical_id = build_not_granted_id(self.RequestId)
             raise
-        return build_physical_id(layer_version, granted.statement_id, granted.revision_id), granted.data
+        self.Data = granted.data
+        return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
 
-    def _on_update(self, event: Mapping, context: Any) -> tuple[str, dict]:
+    def _on_update(self, event: CloudFormationEvent, context: LambdaContext) -> str:
         request, layer_version = _requested_grant(event, context)
         client = lambda_client(layer_version.region)
-        current = parse_physical_id(event["PhysicalResourceId"])
+        physical_id = event["PhysicalResourceId"]
+        current = parse_physical_id(physical_id)
         if current is not None and (current.layer_version, current.statement_id) == (
-            layer_version, request.statement_id
+            layer_version,
+            request.statement_id,
         ):
             # Same identity: keep the PhysicalResourceId, so CloudFormation sends no cleanup Delete.
-            granted = update_in_place(client, request, layer_version, self._deadline())
-            return event["PhysicalResourceId"], granted.data
+            self.Data = update_in_place(client, request, layer_version, self._deadline()).data
+            return physical_id
         # New identity: CloudFormation deletes the old statement during cleanup, once this one is granted.
         granted = grant(client, request, layer_version, self._deadline())
-        return build_physical_id(layer_version, granted.statement_id, granted.revision_id), granted.data
+        self.Data = granted.data
+        return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
 
-    def _on_delete(self, event: Mapping, context: Any) -> tuple[str, dict]:
+    def _on_delete(self, event: CloudFormationEvent, context: LambdaContext) -> str:
         physical_id = event["PhysicalResourceId"]
         grant_id = parse_physical_id(physical_id)
         if grant_id is None:
             logger.info("PhysicalResourceId is not a grant (its Create failed): nothing to revoke")
-            return physical_id, {}
+            return physical_id
         expected = None
         if grant_id.outcome_unknown:
             # The Create may or may not have landed: remove the statement only if it is the one we asked for.
@@ -192,7 +202,13 @@ class _Invocation(CfnResource):
                 expected = parse_properties(event.get("ResourceProperties"))
             except InvalidProperties:
                 logger.info("The failed Create had invalid properties, so it granted nothing")
-                return physical_id, {}
+                return physical_id
         outcome = revoke(lambda_client(grant_id.layer_version.region), grant_id, expected, self._deadline())
         logger.info("Statement %s on %s: %s", grant_id.statement_id, grant_id.layer_version.arn, outcome)
-        return physical_id, {}
+        return physical_id
+
+
+def _string_field(event: Mapping[str, Any], name: str) -> str:
+    """A top-level event field that should be a string, or "" when it is missing or of another type."""
+    value = event.get(name)
+    return value if isinstance(value, str) else ""

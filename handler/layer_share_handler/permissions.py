@@ -12,12 +12,16 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .physical_id import GrantId, LayerVersion
 from .rules import PermissionRequest
+
+if TYPE_CHECKING:
+    from types_boto3_lambda.client import LambdaClient
 
 T = TypeVar("T")
 
@@ -111,16 +115,17 @@ class Deadline:
         return True
 
 
-def grant(client: Any, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline) -> Granted:
+def grant(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline) -> Granted:
     """Add the statement, or adopt an identical one that is already there (a repeated Create)."""
     return _retrying(
-        deadline, f"granting {request.statement_id} on {layer_version.arn}",
+        deadline,
+        f"granting {request.statement_id} on {layer_version.arn}",
         lambda: _add(client, request, layer_version, request.revision_id, deadline),
     )
 
 
 def update_in_place(
-    client: Any, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline
+    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline
 ) -> Granted:
     """Make the statement match `request`, keeping its StatementId; re-grant it if it went missing."""
 
@@ -136,7 +141,7 @@ def update_in_place(
     return _retrying(deadline, f"updating {request.statement_id} on {layer_version.arn}", attempt)
 
 
-def revoke(client: Any, grant_id: GrantId, expected: Optional[PermissionRequest], deadline: Deadline) -> str:
+def revoke(client: LambdaClient, grant_id: GrantId, expected: PermissionRequest | None, deadline: Deadline) -> str:
     """Remove the statement the grant names; with `expected`, only if its content matches. Says what happened."""
     layer_version = grant_id.layer_version
 
@@ -153,11 +158,15 @@ def revoke(client: Any, grant_id: GrantId, expected: Optional[PermissionRequest]
     return _retrying(deadline, f"revoking {grant_id.statement_id} on {layer_version.arn}", attempt)
 
 
-def read_policy(client: Any, layer_version: LayerVersion, deadline: Deadline) -> tuple[dict[str, dict], Optional[str]]:
+def read_policy(
+    client: LambdaClient, layer_version: LayerVersion, deadline: Deadline
+) -> tuple[dict[str, dict[str, Any]], str | None]:
     """The layer version's statements by Sid and the policy RevisionId; empty when there is no policy."""
     deadline.start_call()
     try:
-        response = client.get_layer_version_policy(LayerName=layer_version.layer_arn, VersionNumber=layer_version.version)
+        response = client.get_layer_version_policy(
+            LayerName=layer_version.layer_arn, VersionNumber=layer_version.version
+        )
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             return {}, None
@@ -166,7 +175,7 @@ def read_policy(client: Any, layer_version: LayerVersion, deadline: Deadline) ->
     return {statement.get("Sid"): statement for statement in statements}, response["RevisionId"]
 
 
-def same_grant(statement: dict, request: PermissionRequest) -> bool:
+def same_grant(statement: dict[str, Any], request: PermissionRequest) -> bool:
     """True when a policy statement grants what the request asks: same principal, organization and action."""
     conditions = statement.get("Condition") or {}
     organization_id = (conditions.get("StringEquals") or {}).get("aws:PrincipalOrgID")
@@ -181,7 +190,7 @@ def same_grant(statement: dict, request: PermissionRequest) -> bool:
     )
 
 
-def account_or_star(principal: Any) -> Optional[str]:
+def account_or_star(principal: Any) -> str | None:
     """Lambda stores an account as {"AWS": "arn:aws:iam::<account>:root"}; compare by account ID or '*'."""
     if isinstance(principal, dict) and len(principal) == 1:
         principal = principal.get("AWS")
@@ -192,7 +201,11 @@ def account_or_star(principal: Any) -> Optional[str]:
 
 
 def _add(
-    client: Any, request: PermissionRequest, layer_version: LayerVersion, revision_id: Optional[str], deadline: Deadline
+    client: LambdaClient,
+    request: PermissionRequest,
+    layer_version: LayerVersion,
+    revision_id: str | None,
+    deadline: Deadline,
 ) -> Granted:
     optional = {"OrganizationId": request.organization_id, "RevisionId": revision_id}
     deadline.start_call()
@@ -212,7 +225,9 @@ def _add(
     return Granted(layer_version, request.statement_id, response["RevisionId"], response["Statement"])
 
 
-def _adopt(client: Any, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline) -> Granted:
+def _adopt(
+    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline
+) -> Granted:
     """After ResourceConflict: the StatementId exists (adopt it if identical) or another write is in progress."""
     statements, revision_id = read_policy(client, layer_version, deadline)
     existing = statements.get(request.statement_id)
@@ -228,7 +243,7 @@ def _adopt(client: Any, request: PermissionRequest, layer_version: LayerVersion,
 
 
 def _remove(
-    client: Any, layer_version: LayerVersion, statement_id: str, revision_id: Optional[str], deadline: Deadline
+    client: LambdaClient, layer_version: LayerVersion, statement_id: str, revision_id: str | None, deadline: Deadline
 ) -> None:
     deadline.start_call()
     try:

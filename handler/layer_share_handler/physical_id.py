@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 _SEPARATOR = "#"
 _LAYER_VERSION_ARN = re.compile(
@@ -52,7 +51,7 @@ class GrantId:
         return self.revision_id == ""
 
 
-def parse_layer_version_arn(arn: str) -> Optional[LayerVersion]:
+def parse_layer_version_arn(arn: str) -> LayerVersion | None:
     match = _LAYER_VERSION_ARN.fullmatch(arn)
     if match is None:
         return None
@@ -84,7 +83,7 @@ def build_not_granted_id(request_id: str) -> str:
     return f"not-granted-{request_id}"
 
 
-def parse_physical_id(physical_id: object) -> Optional[GrantId]:
+def parse_physical_id(physical_id: object) -> GrantId | None:
     """Return the grant a PhysicalResourceId names, or None when the ID is not in our format."""
     if not isinstance(physical_id, str):
         return None

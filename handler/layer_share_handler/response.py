@@ -10,6 +10,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from .protocol import CloudFormationResponse
+
 logger = logging.getLogger(__name__)
 
 RESPONSE_LIMIT = 4096  # bytes; CloudFormation rejects larger response bodies
@@ -21,19 +23,21 @@ DELIVERY_BUDGET = DELIVERY_ATTEMPTS * DELIVERY_TIMEOUT + sum(0.5 * 2**n for n in
 _TRUNCATED = " [truncated]"
 
 
-def encode_within_limit(body: dict[str, Any]) -> bytes:
+def encode_within_limit(body: CloudFormationResponse) -> bytes:
     """JSON-encode the response, shortening Reason (its start says the most) and then Data to fit the limit."""
     payload = json.dumps(body).encode()
     if len(payload) <= RESPONSE_LIMIT:
         return payload
-    reason = body.get("Reason", "")
+    reason = body["Reason"].encode()
     overflow = len(payload) - RESPONSE_LIMIT + len(_TRUNCATED)
-    keep = max(0, len(reason.encode()) - overflow)
-    body = {**body, "Reason": reason.encode()[:keep].decode(errors="ignore") + _TRUNCATED}
-    payload = json.dumps(body).encode()
+    shortened: CloudFormationResponse = {
+        **body,
+        "Reason": reason[: max(0, len(reason) - overflow)].decode(errors="ignore") + _TRUNCATED,
+    }
+    payload = json.dumps(shortened).encode()
     if len(payload) <= RESPONSE_LIMIT:
         return payload
-    return json.dumps({**body, "Data": {}, "Reason": body["Reason"][:1000]}).encode()
+    return json.dumps({**shortened, "Data": {}, "Reason": shortened["Reason"][:1000]}).encode()
 
 
 def deliver(response_url: Any, payload: bytes) -> bool:
@@ -71,7 +75,9 @@ def _put(host: str, port: Any, target: str, payload: bytes) -> int:
     connection = http.client.HTTPSConnection(host, port, timeout=DELIVERY_TIMEOUT, context=ssl.create_default_context())
     try:
         # An empty content-type is what the presigned URL was signed for.
-        connection.request("PUT", target, body=payload, headers={"content-type": "", "content-length": str(len(payload))})
+        connection.request(
+            "PUT", target, body=payload, headers={"content-type": "", "content-length": str(len(payload))}
+        )
         return connection.getresponse().status
     finally:
         connection.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 GET_LAYER_VERSION = "lambda:GetLayerVersion"
 ALL_ACCOUNTS = "*"
@@ -36,7 +36,7 @@ class Rule:
     max_length: int
     meaning: str
 
-    def problem(self, name: str, value: Any) -> Optional[str]:
+    def problem(self, name: str, value: Any) -> str | None:
         """Describe what is wrong with `value`, or return None when it is valid."""
         if not isinstance(value, str):
             return f"{name} must be a string ({self.meaning}), got {quote(value)}"
@@ -45,7 +45,8 @@ class Rule:
                 f"{name} must be {self.min_length} to {self.max_length} characters long "
                 f"({self.meaning}), got {len(value)} characters: {quote(value)}"
             )
-        # ASCII, as Lambda reads its patterns: Python's \d alone also takes "２" and "٢", which Lambda refuses.
+        # ASCII, as Lambda reads its patterns: Python's \d alone also takes fullwidth and Arabic-Indic digits,
+        # which Lambda refuses.
         if not re.fullmatch(self.pattern, value, re.ASCII):
             return f"{name} {quote(value)} does not match the pattern {self.pattern} ({self.meaning})"
         return None
@@ -69,7 +70,7 @@ RULES: dict[str, Rule] = {
     "OrganizationId": Rule(r"o-[a-z0-9]{10,32}", 12, 34, "an AWS Organizations ID such as o-a1b2c3d4e5"),
     "RevisionId": Rule(r"[a-zA-Z0-9-]+", 1, 64, "a policy RevisionId returned by Lambda"),
 }
-VERSION_NUMBER_MEANING = "a positive whole number such as \"3\""
+VERSION_NUMBER_MEANING = 'a positive whole number such as "3"'
 REQUIRED = ("LayerName", "VersionNumber", "StatementId", "Principal")
 ALLOWED = (*REQUIRED, "Action", "OrganizationId", "RevisionId")
 
@@ -83,8 +84,8 @@ class PermissionRequest:
     statement_id: str
     principal: str
     action: str = GET_LAYER_VERSION
-    organization_id: Optional[str] = None
-    revision_id: Optional[str] = None
+    organization_id: str | None = None
+    revision_id: str | None = None
 
 
 def quote(value: Any) -> str:
@@ -95,7 +96,7 @@ def quote(value: Any) -> str:
     return text
 
 
-def version_number_problem(value: Any) -> Optional[str]:
+def version_number_problem(value: Any) -> str | None:
     """VersionNumber arrives as a string from CloudFormation ("3"); an int is fine too."""
     text = value if isinstance(value, str) else None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -105,14 +106,14 @@ def version_number_problem(value: Any) -> Optional[str]:
     return None
 
 
-def property_problem(name: str, value: Any) -> Optional[str]:
+def property_problem(name: str, value: Any) -> str | None:
     """Check one property by its CloudFormation name."""
     if name == "VersionNumber":
         return version_number_problem(value)
     return RULES[name].problem(name, value)
 
 
-def organization_problem(principal: Any, organization_id: Any) -> Optional[str]:
+def organization_problem(principal: Any, organization_id: Any) -> str | None:
     """OrganizationId narrows a '*' grant; with any other principal Lambda would reject it."""
     if organization_id is not None and principal != ALL_ACCOUNTS:
         return (
@@ -157,7 +158,7 @@ REQUEST_TYPES = ("Create", "Update", "Delete")
 _EVENT_STRINGS = ("ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
 
-def event_problem(event: Mapping) -> Optional[str]:
+def event_problem(event: Mapping[str, Any]) -> str | None:
     """Check the shape of a CloudFormation custom resource event; None when it can be acted on."""
     request_type = event.get("RequestType")
     if request_type not in REQUEST_TYPES:

@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -51,10 +51,14 @@ _log_totals: Counter[str] = Counter()
 @pytest.fixture(scope="session", autouse=True)
 def _log_scan_totals() -> Iterator[None]:
     yield
-    figures.record("security", "Log records and output lines scanned across the suite",
-                   _log_totals["records"] + _log_totals["output lines"])
-    figures.record("security", "Of those, containing a ResponseURL or presigned query (X-Amz-Signature)",
-                   _log_totals["leaks"])
+    figures.record(
+        "security",
+        "Log records and output lines scanned across the suite",
+        _log_totals["records"] + _log_totals["output lines"],
+    )
+    figures.record(
+        "security", "Of those, containing a ResponseURL or presigned query (X-Amz-Signature)", _log_totals["leaks"]
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +160,7 @@ class Outcome:
     responses: list[ReceivedResponse]
     seconds: float
     seconds_left: float
-    first_response_after: Optional[float]
+    first_response_after: float | None
 
     @property
     def body(self) -> dict[str, Any]:
@@ -178,7 +182,7 @@ class _FirstResponseClock:
         self._receiver, self._name, self._started = receiver, name, started
         self._already = len(receiver.responses_for(name))  # a retried event shares its ResponseURL
         self._stop = threading.Event()
-        self.arrived_after: Optional[float] = None
+        self.arrived_after: float | None = None
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
@@ -192,7 +196,7 @@ class _FirstResponseClock:
                 return
             self._stop.wait(self._POLL)
 
-    def stop(self) -> Optional[float]:
+    def stop(self) -> float | None:
         self._stop.set()
         self._thread.join()
         return self.arrived_after

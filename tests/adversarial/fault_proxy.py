@@ -17,7 +17,7 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 OPERATION_HEADER = "x-adversarial-operation"
@@ -69,7 +69,7 @@ class Stall:
         return "stalled after landing" if self.after_forwarding else "stalled"
 
 
-Fault = Union[Forward, Refuse, Reset, Stall]
+Fault = Forward | Refuse | Reset | Stall
 
 FORWARD = Forward()
 THROTTLED = Refuse(429, "TooManyRequestsException", "Rate exceeded")
@@ -92,7 +92,7 @@ class FaultProxy:
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -138,16 +138,16 @@ def _proxy_handler(proxy: FaultProxy) -> type:
     class Exchange(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._exchange()
 
-        do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+        do_POST = do_PUT = do_DELETE = do_GET
 
         def _exchange(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             fault = proxy._next_fault(self.headers.get(OPERATION_HEADER, "unknown"))
             forwarded = None
-            if isinstance(fault, Forward) or isinstance(fault, (Reset, Stall)) and fault.after_forwarding:
+            if isinstance(fault, Forward) or (isinstance(fault, (Reset, Stall)) and fault.after_forwarding):
                 headers = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_HEADERS}
                 forwarded = proxy._forward(self.command, self.path, headers, body)
             if isinstance(fault, Reset):

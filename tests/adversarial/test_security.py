@@ -21,7 +21,8 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_iam as iam, aws_lambda as lambda_
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
@@ -31,7 +32,9 @@ from tests.adversarial import figures
 from tests.construct.conftest import REPO, SynthesizedApp, cdk_json_context, resources_of, synth_example_app
 
 LAYER_ACTIONS = {
-    "lambda:AddLayerVersionPermission", "lambda:GetLayerVersionPolicy", "lambda:RemoveLayerVersionPermission",
+    "lambda:AddLayerVersionPermission",
+    "lambda:GetLayerVersionPolicy",
+    "lambda:RemoveLayerVersionPermission",
 }
 LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STACKS = {"example": "Example app", "every_kind_of_grant": "Stack with every kind of grant"}
@@ -40,6 +43,7 @@ ORGANIZATION = "o-a1b2c3d4e5"
 
 
 # --- the handler role's permissions ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Permission:
@@ -60,8 +64,11 @@ def as_list(value: Any) -> list[Any]:
 
 def handler_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The handler function's role, found from the function, not from a naming convention."""
-    (function,) = [body for body in resources_of(template, "AWS::Lambda::Function").values()
-                   if body["Properties"]["Handler"] == ENTRY_POINT]
+    (function,) = [
+        body
+        for body in resources_of(template, "AWS::Lambda::Function").values()
+        if body["Properties"]["Handler"] == ENTRY_POINT
+    ]
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     return role_id, template["Resources"][role_id]
 
@@ -70,8 +77,10 @@ def role_permissions(template: dict[str, Any]) -> list[Permission]:
     """Every statement of every policy that names the handler role: its inline policies and attached ones."""
     role_id, role = handler_role(template)
     assert set(role["Properties"]) <= {"AssumeRolePolicyDocument", "Description", "Policies"}, role["Properties"]
-    documents = [(f"{role_id} inline {policy['PolicyName']}", policy["PolicyDocument"])
-                 for policy in role["Properties"].get("Policies", [])]
+    documents = [
+        (f"{role_id} inline {policy['PolicyName']}", policy["PolicyDocument"])
+        for policy in role["Properties"].get("Policies", [])
+    ]
     for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         for name, body in resources_of(template, resource_type).items():
             if {"Ref": role_id} in body["Properties"].get("Roles", []):
@@ -82,8 +91,10 @@ def role_permissions(template: dict[str, Any]) -> list[Permission]:
             # Anything but a plain Allow of listed actions on listed resources would need its own review.
             assert set(statement) <= {"Effect", "Action", "Resource", "Sid"}, statement
             assert statement["Effect"] == "Allow", statement
-            permissions += [Permission(source, frozenset(as_list(statement["Action"])), canonical(resource))
-                            for resource in as_list(statement["Resource"])]
+            permissions += [
+                Permission(source, frozenset(as_list(statement["Action"])), canonical(resource))
+                for resource in as_list(statement["Resource"])
+            ]
     return permissions
 
 
@@ -101,8 +112,11 @@ def declared_layer_versions(template: dict[str, Any]) -> set[str]:
 
 
 def own_log_group_arn(template: dict[str, Any]) -> str:
-    (function,) = [body for body in resources_of(template, "AWS::Lambda::Function").values()
-                   if body["Properties"]["Handler"] == ENTRY_POINT]
+    (function,) = [
+        body
+        for body in resources_of(template, "AWS::Lambda::Function").values()
+        if body["Properties"]["Handler"] == ENTRY_POINT
+    ]
     log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     return canonical({"Fn::GetAtt": [log_group_id, "Arn"]})
 
@@ -115,11 +129,17 @@ def beyond_the_boundary(template: dict[str, Any]) -> tuple[list[tuple[str, str]]
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     ]
     declared, own_logs = declared_layer_versions(template), own_log_group_arn(template)
-    pairs = [(action, permission.resource) for permission in role_permissions(template)
-             for action in sorted(permission.actions)]
-    beyond = [(action, resource) for action, resource in pairs
-              if not (action in LAYER_ACTIONS and resource in declared) and not (
-                  action in LOG_WRITES and resource == own_logs)]
+    pairs = [
+        (action, permission.resource)
+        for permission in role_permissions(template)
+        for action in sorted(permission.actions)
+    ]
+    beyond = [
+        (action, resource)
+        for action, resource in pairs
+        if not (action in LAYER_ACTIONS and resource in declared)
+        and not (action in LOG_WRITES and resource == own_logs)
+    ]
     # And nothing it needs is missing: every declared version gets all three actions, the log group both writes.
     assert set(pairs) >= {(action, resource) for action in LAYER_ACTIONS for resource in declared}
     assert set(pairs) >= {(action, own_logs) for action in LOG_WRITES}
@@ -142,19 +162,35 @@ def every_kind_of_grant(tmp_path_factory: pytest.TempPathFactory) -> EveryKindOf
     """One stack with every way of naming a layer version and a principal that the constructs accept."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("every-kind")), context=cdk_json_context())
     stack = cdk.Stack(app, "EveryKindOfGrant")
-    in_stack = lambda_.LayerVersion(stack, "InStack", code=lambda_.Code.from_asset(str(example_app.DEMO_LAYER_CODE)),
-                                    removal_policy=cdk.RemovalPolicy.RETAIN)
-    LayerVersionSharing(stack, "Partners", layer_version=in_stack, accounts=[PARTNER, "555566667777"],
-                        organization_ids=[ORGANIZATION])
+    in_stack = lambda_.LayerVersion(
+        stack,
+        "InStack",
+        code=lambda_.Code.from_asset(str(example_app.DEMO_LAYER_CODE)),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    LayerVersionSharing(
+        stack, "Partners", layer_version=in_stack, accounts=[PARTNER, "555566667777"], organization_ids=[ORGANIZATION]
+    )
     imported = lambda_.LayerVersion.from_layer_version_arn(
-        stack, "Imported", "arn:aws:lambda:eu-west-1:111122223333:layer:imported:4")
+        stack, "Imported", "arn:aws:lambda:eu-west-1:111122223333:layer:imported:4"
+    )
     LayerVersionPermission(stack, "ImportedToRoot", layer_version=imported, principal=f"arn:aws:iam::{PARTNER}:root")
-    LayerVersionPermission(stack, "Exported", layer_version_arn=cdk.Fn.import_value("SharedLayerVersionArn"),
-                           principal=PARTNER)
-    LayerVersionPermission(stack, "FromParameters", principal=cdk.CfnParameter(stack, "Partner").value_as_string,
-                           layer_version_arn=cdk.CfnParameter(stack, "LayerArn").value_as_string)
-    LayerVersionPermission(stack, "Public", layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:open:2",
-                           principal="*", allow_all_accounts=True)
+    LayerVersionPermission(
+        stack, "Exported", layer_version_arn=cdk.Fn.import_value("SharedLayerVersionArn"), principal=PARTNER
+    )
+    LayerVersionPermission(
+        stack,
+        "FromParameters",
+        principal=cdk.CfnParameter(stack, "Partner").value_as_string,
+        layer_version_arn=cdk.CfnParameter(stack, "LayerArn").value_as_string,
+    )
+    LayerVersionPermission(
+        stack,
+        "Public",
+        layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:open:2",
+        principal="*",
+        allow_all_accounts=True,
+    )
     app.synth()
     return EveryKindOfGrant(app, json.loads((Path(app.outdir) / "EveryKindOfGrant.template.json").read_text()))
 
@@ -166,10 +202,15 @@ def test_the_handler_role_can_only_manage_the_declared_layer_versions_and_write_
     beyond, pairs = beyond_the_boundary(template)
 
     assert beyond == []
-    figures.record("security", f"{STACKS[stack]}: handler role (action, resource) pairs / beyond the 3 layer actions "
-                   "on declared versions and writes to its own log group", f"{pairs} / {len(beyond)}")
-    figures.record("security", f"{STACKS[stack]}: layer versions declared by the grants",
-                   len(declared_layer_versions(template)))
+    figures.record(
+        "security",
+        f"{STACKS[stack]}: handler role (action, resource) pairs / beyond the 3 layer actions "
+        "on declared versions and writes to its own log group",
+        f"{pairs} / {len(beyond)}",
+    )
+    figures.record(
+        "security", f"{STACKS[stack]}: layer versions declared by the grants", len(declared_layer_versions(template))
+    )
 
 
 @pytest.mark.parametrize("stack", ["example", "every_kind_of_grant"])
@@ -180,15 +221,22 @@ def test_nothing_but_cloudformation_can_invoke_the_handler(request, stack):
     urls = resources_of(template, "AWS::Lambda::Url")
 
     assert invoke_permissions == {} and urls == {}
-    figures.record("security", f"{STACKS[stack]}: resource policies or URLs that let anyone invoke the handler",
-                   len(invoke_permissions) + len(urls))
+    figures.record(
+        "security",
+        f"{STACKS[stack]}: resource policies or URLs that let anyone invoke the handler",
+        len(invoke_permissions) + len(urls),
+    )
 
 
 # --- the public-grant guard --------------------------------------------------------------------------------------
 
+
 def public_grants(template: dict[str, Any]) -> list[str]:
-    return [name for name, grant in resources_of(template, "Custom::LayerVersionPermission").items()
-            if grant["Properties"]["Principal"] == "*" and "OrganizationId" not in grant["Properties"]]
+    return [
+        name
+        for name, grant in resources_of(template, "Custom::LayerVersionPermission").items()
+        if grant["Properties"]["Principal"] == "*" and "OrganizationId" not in grant["Properties"]
+    ]
 
 
 def test_the_example_shares_with_no_one_publicly(example):
@@ -200,8 +248,10 @@ def test_the_example_shares_with_no_one_publicly(example):
 
 def test_a_public_grant_appears_only_where_allow_all_accounts_was_passed(every_kind_of_grant):
     assert public_grants(every_kind_of_grant.template) == [
-        name for name in resources_of(every_kind_of_grant.template, "Custom::LayerVersionPermission")
-        if name.startswith("Public")]
+        name
+        for name in resources_of(every_kind_of_grant.template, "Custom::LayerVersionPermission")
+        if name.startswith("Public")
+    ]
 
 
 # Spellings of "everyone" that a careless or hostile caller might try, each with and without allow_all_accounts.
@@ -226,29 +276,46 @@ def test_the_public_grant_guard_refuses_every_spelling_of_everyone_without_allow
     for props in PUBLIC_SPELLINGS:
         stack = cdk.Stack(cdk.App(), "Guard")
         with pytest.raises(ValueError):
-            LayerVersionPermission(stack, "Share", layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1",
-                                   **props)
+            LayerVersionPermission(
+                stack, "Share", layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1", **props
+            )
         refused += 1
     for accounts in (["*"], [PARTNER, "*"], ["\uff0a"]):
         with pytest.raises(ValueError):
-            LayerVersionSharing(cdk.Stack(cdk.App(), "Guard"), "Share",
-                                layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1", accounts=accounts)
+            LayerVersionSharing(
+                cdk.Stack(cdk.App(), "Guard"),
+                "Share",
+                layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1",
+                accounts=accounts,
+            )
         refused += 1
-    figures.record("security", "Public-grant guard: spellings of 'everyone' tried without allow_all_accounts / "
-                   "refused at synth", f"{len(PUBLIC_SPELLINGS) + 3} / {refused}")
+    figures.record(
+        "security",
+        "Public-grant guard: spellings of 'everyone' tried without allow_all_accounts / refused at synth",
+        f"{len(PUBLIC_SPELLINGS) + 3} / {refused}",
+    )
 
 
 def test_allow_all_accounts_opens_only_a_true_star_and_nothing_that_merely_looks_like_one():
     lookalikes = [props for props in PUBLIC_SPELLINGS if props != {"principal": "*"}]
     for props in lookalikes:
         with pytest.raises(ValueError):
-            LayerVersionPermission(cdk.Stack(cdk.App(), "Guard"), "Share", allow_all_accounts=True,
-                                   layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1", **props)
-    figures.record("security", "Public-grant guard: look-alikes of '*' tried with allow_all_accounts=True / refused",
-                   f"{len(lookalikes)} / {len(lookalikes)}")
+            LayerVersionPermission(
+                cdk.Stack(cdk.App(), "Guard"),
+                "Share",
+                allow_all_accounts=True,
+                layer_version_arn="arn:aws:lambda:us-east-1:111122223333:layer:x:1",
+                **props,
+            )
+    figures.record(
+        "security",
+        "Public-grant guard: look-alikes of '*' tried with allow_all_accounts=True / refused",
+        f"{len(lookalikes)} / {len(lookalikes)}",
+    )
 
 
 # --- cdk-nag -----------------------------------------------------------------------------------------------------
+
 
 def nag_findings(scope: Any) -> list[str]:
     report = AwsSolutionsChecks().validate_scope(scope)
@@ -256,8 +323,12 @@ def nag_findings(scope: Any) -> list[str]:
 
 
 def acknowledged_rules(app: cdk.App) -> list[Any]:
-    return [entry.data for construct in app.node.find_all() for entry in construct.node.metadata
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+    return [
+        entry.data
+        for construct in app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ]
 
 
 def test_cdk_nag_finds_nothing_in_a_stack_with_every_kind_of_grant_and_nothing_is_suppressed(every_kind_of_grant):
@@ -266,16 +337,23 @@ def test_cdk_nag_finds_nothing_in_a_stack_with_every_kind_of_grant_and_nothing_i
     assert findings == []
     assert acknowledged_rules(every_kind_of_grant.app) == []
     figures.record("security", "cdk-nag AwsSolutions findings on a stack with every kind of grant", len(findings))
-    figures.record("security", "cdk-nag rules acknowledged (suppressed) by the constructs",
-                   len(acknowledged_rules(every_kind_of_grant.app)))
+    figures.record(
+        "security",
+        "cdk-nag rules acknowledged (suppressed) by the constructs",
+        len(acknowledged_rules(every_kind_of_grant.app)),
+    )
 
 
 def test_cdk_nag_as_run_here_does_report_a_finding():
     """The control: the same check on a stack with an over-privileged role is not empty."""
     app = cdk.App()
     stack = cdk.Stack(app, "Control")
-    iam.Role(stack, "Offending", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AdministratorAccess")])
+    iam.Role(
+        stack,
+        "Offending",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AdministratorAccess")],
+    )
 
     assert any(finding.startswith("AwsSolutions-IAM4") for finding in nag_findings(app))
 
@@ -305,12 +383,19 @@ def test_the_asset_ships_no_tests_caches_dotfiles_links_or_secrets(example):
     assert not [path for path in relative if re.search(r"(^|/)(tests?|__pycache__|\.[^/]+)(/|$)|\.pyc$", path)]
     assert not [path for path in files if path.is_symlink()]
     texts = {path.relative_to(asset_dir(example)).as_posix(): path.read_text() for path in files if path.is_file()}
-    hits = [(name, path) for name, pattern in SECRET_PATTERNS.items() for path, text in texts.items()
-            if re.search(pattern, text)]
+    hits = [
+        (name, path)
+        for name, pattern in SECRET_PATTERNS.items()
+        for path, text in texts.items()
+        if re.search(pattern, text)
+    ]
     assert hits == []
     size = sum(path.stat().st_size for path in files if path.is_file())
-    figures.record("security", "Asset: files / bytes (only layer_share_handler and crhelper sources)",
-                   f"{sum(path.is_file() for path in files)} / {size}")
+    figures.record(
+        "security",
+        "Asset: files / bytes (only layer_share_handler and crhelper sources)",
+        f"{sum(path.is_file() for path in files)} / {size}",
+    )
     figures.record("security", "Asset: tests, caches, dotfiles, links or secret-looking strings found", len(hits))
 
 
@@ -329,8 +414,11 @@ def test_the_asset_imports_only_the_standard_library_the_runtime_sdk_and_itself(
 
     outside = imported - set(sys.stdlib_module_names) - RUNTIME_PROVIDED - BUNDLED
     assert outside == set()
-    figures.record("security", "Asset: distinct top-level modules imported / not stdlib, boto3 or bundled",
-                   f"{len(imported)} / {len(outside)}")
+    figures.record(
+        "security",
+        "Asset: distinct top-level modules imported / not stdlib, boto3 or bundled",
+        f"{len(imported)} / {len(outside)}",
+    )
 
 
 def test_the_bundled_crhelper_is_byte_for_byte_the_pinned_release(example):
@@ -341,11 +429,17 @@ def test_the_bundled_crhelper_is_byte_for_byte_the_pinned_release(example):
     pinned = re.search(r"^crhelper==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE)[1]
     assert distribution.version == pinned
     assert f'"crhelper=={pinned}"' in (REPO / "pyproject.toml").read_text()
-    mismatched = [path.name for path in bundled
-                  if not matches_record(path, recorded[path.relative_to(asset_dir(example)).as_posix()])]
+    mismatched = [
+        path.name
+        for path in bundled
+        if not matches_record(path, recorded[path.relative_to(asset_dir(example)).as_posix()])
+    ]
     assert bundled and mismatched == []
-    figures.record("security", f"Asset: crhelper files checked against crhelper {pinned}'s RECORD / mismatches",
-                   f"{len(bundled)} / {len(mismatched)}")
+    figures.record(
+        "security",
+        f"Asset: crhelper files checked against crhelper {pinned}'s RECORD / mismatches",
+        f"{len(bundled)} / {len(mismatched)}",
+    )
 
 
 def matches_record(path: Path, recorded: importlib.metadata.FileHash) -> bool:
@@ -355,14 +449,21 @@ def matches_record(path: Path, recorded: importlib.metadata.FileHash) -> bool:
 
 
 def test_every_dependency_is_pinned_to_one_version():
-    requirements = [line.strip() for line in (REPO / "requirements.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#")]
+    requirements = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     cli = json.loads((REPO / "package.json").read_text())["devDependencies"]
 
-    unpinned = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9._-]+(\[[a-z,]+\])?==[A-Za-z0-9.]+",
-                                                                      line)]
+    unpinned = [
+        line for line in requirements if not re.fullmatch(r"[A-Za-z0-9._-]+(\[[a-z,]+\])?==[A-Za-z0-9.]+", line)
+    ]
     unpinned += [f"{name}@{version}" for name, version in cli.items() if not re.fullmatch(r"\d+\.\d+\.\d+", version)]
     assert unpinned == []
     assert (REPO / "package-lock.json").exists()
-    figures.record("security", "Dependencies pinned to one version (requirements.txt and package.json) / not pinned",
-                   f"{len(requirements) + len(cli)} / {len(unpinned)}")
+    figures.record(
+        "security",
+        "Dependencies pinned to one version (requirements.txt and package.json) / not pinned",
+        f"{len(requirements) + len(cli)} / {len(unpinned)}",
+    )

@@ -16,12 +16,16 @@ FULLWIDTH_ACCOUNT = "１２３４５６７８９０１２"
 ARABIC_INDIC_ACCOUNT = "١٢٣٤٥٦٧٨٩٠١٢"
 
 
-@pytest.mark.parametrize("name, value", [
-    ("Principal", FULLWIDTH_ACCOUNT),
-    ("Principal", ARABIC_INDIC_ACCOUNT),
-    ("Principal", f"arn:aws:iam::{ARABIC_INDIC_ACCOUNT}:root"),
-    ("LayerName", f"arn:aws:lambda:us-east-1:{FULLWIDTH_ACCOUNT}:layer:lookalike"),
-], ids=["fullwidth-account", "arabic-indic-account", "arabic-indic-root-arn", "fullwidth-layer-account"])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("Principal", FULLWIDTH_ACCOUNT),
+        ("Principal", ARABIC_INDIC_ACCOUNT),
+        ("Principal", f"arn:aws:iam::{ARABIC_INDIC_ACCOUNT}:root"),
+        ("LayerName", f"arn:aws:lambda:us-east-1:{FULLWIDTH_ACCOUNT}:layer:lookalike"),
+    ],
+    ids=["fullwidth-account", "arabic-indic-account", "arabic-indic-root-arn", "fullwidth-layer-account"],
+)
 def test_unicode_digits_are_refused_before_any_lambda_call(handle, response_url, lambda_calls, name, value):
     event = cfn_event("Create", "Lookalike", {**grant_properties(LAYER_VERSION_ARN), name: value}, response_url())
 
@@ -32,11 +36,13 @@ def test_unicode_digits_are_refused_before_any_lambda_call(handle, response_url,
     assert lambda_calls.total == 0
 
 
-def test_a_physical_id_with_unicode_digits_is_not_a_grant_so_its_delete_calls_nothing(handle, response_url,
-                                                                                     lambda_calls):
+def test_a_physical_id_with_unicode_digits_is_not_a_grant_so_its_delete_calls_nothing(
+    handle, response_url, lambda_calls
+):
     physical_id = f"arn:aws:lambda:us-east-1:{FULLWIDTH_ACCOUNT}:layer:lookalike:1#share-partner#"
-    event = cfn_event("Delete", "Lookalike", grant_properties(LAYER_VERSION_ARN), response_url(),
-                      physical_id=physical_id)
+    event = cfn_event(
+        "Delete", "Lookalike", grant_properties(LAYER_VERSION_ARN), response_url(), physical_id=physical_id
+    )
 
     outcome = handle(event)
 

@@ -12,11 +12,11 @@ from typing import Any
 # Set before aws_cdk starts its jsii runtime.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
-import pytest  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
 
-import app as example_app  # noqa: E402
+import app as example_app
 
 REPO = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO / "cdk.json"

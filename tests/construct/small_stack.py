@@ -13,9 +13,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import crhelper
+
 import layer_share
 import layer_share_handler
-
 from layer_share import LayerVersionPermission
 
 

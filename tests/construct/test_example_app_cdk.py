@@ -20,7 +20,11 @@ from .conftest import CDK_JSON, REPO, SynthesizedApp, resources_of, synth_exampl
 
 CDK_CLI = REPO / "node_modules" / ".bin" / "cdk"
 CREDENTIAL_VARIABLES = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
 )
 
 
@@ -57,6 +61,7 @@ def test_cdk_nag_runs_on_every_synth_of_the_example(tmp_path: Path) -> None:
         app.synth()
 
 
+@pytest.mark.slow
 def test_the_example_template_passes_cfn_lint(example: SynthesizedApp) -> None:
     # W3005 (a DependsOn that a GetAtt already implies) is how CDK writes a Function's dependency on its role.
     matches = lint_file(example.template_file, config=ManualArgs(ignore_checks=["W3005"]))
@@ -109,6 +114,7 @@ def test_cdk_json_runs_the_app_with_the_recommended_feature_flags_of_the_pinned_
     assert settings["context"] == recommended_feature_flags()
 
 
+@pytest.mark.slow
 def test_the_pinned_cli_synthesizes_the_example_without_credentials(example: SynthesizedApp, tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if name not in CREDENTIAL_VARIABLES}
     env.update(
@@ -121,7 +127,12 @@ def test_the_pinned_cli_synthesizes_the_example_without_credentials(example: Syn
     outdir = tmp_path / "cdk.out"
     subprocess.run(
         [str(CDK_CLI), "synth", "--no-notices", "--quiet", "--output", str(outdir)],
-        cwd=REPO, env=env, check=True, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     from_cli = SynthesizedApp(example.app, outdir, example.stack_name)
     # The CLI adds its version-reporting resource; everything else is the same stack.

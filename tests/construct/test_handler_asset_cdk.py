@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import crhelper
-import layer_share_handler
+import pytest
 
-from layer_share.asset import package_sources
+from layer_share.asset import BUNDLED_PACKAGES, package_sources
 
 from .conftest import REPO, SynthesizedApp, synth_example_app
 
@@ -24,7 +24,7 @@ SMALL_STACK = Path(__file__).with_name("small_stack.py")
 
 
 def expected_asset_files() -> list[str]:
-    return sorted(path.as_posix() for package in (layer_share_handler, crhelper) for path in package_sources(package))
+    return sorted(path.as_posix() for package in BUNDLED_PACKAGES for path in package_sources(package))
 
 
 def asset_files(example: SynthesizedApp) -> list[str]:
@@ -38,7 +38,12 @@ def synth_small_stack(python: str, cwd: Path, **env: str) -> dict[str, Any]:
     environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", **env)
     result = subprocess.run(
         [python, str(SMALL_STACK), str(cwd / "cdk.out")],
-        cwd=cwd, env=environment, check=True, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return json.loads(result.stdout)
 
@@ -54,6 +59,7 @@ def test_the_asset_hash_is_the_same_in_another_output_directory(example: Synthes
     assert synth_example_app(tmp_path).function_asset_hash() == example.function_asset_hash()
 
 
+@pytest.mark.slow
 def test_the_asset_hash_is_the_same_from_another_copy_of_the_sources(example: SynthesizedApp, tmp_path: Path) -> None:
     """Another checkout: fresh timestamps, stray bytecode and stubs next to the sources, another directory."""
     sources = tmp_path / "checkout"
@@ -75,6 +81,7 @@ def test_the_asset_hash_is_the_same_from_another_copy_of_the_sources(example: Sy
     assert synthesized["asset_files"] == expected_asset_files()
 
 
+@pytest.mark.slow
 def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: SynthesizedApp, tmp_path: Path) -> None:
     # Build from a copy, so the checkout gets no build/ or egg-info of its own.
     project = tmp_path / "project"
@@ -84,9 +91,19 @@ def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: Synthesize
         copy(REPO / name, project / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir", str(tmp_path / "dist"),
-         str(project)],
-        check=True, capture_output=True, timeout=300,
+        [
+            *pip,
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
@@ -101,7 +118,9 @@ def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: Synthesize
     (site_packages / "project_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run(
         [*pip, "--python", str(venv_python), "install", "--no-deps", "--no-index", str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
 
     synthesized = synth_small_stack(str(venv_python), tmp_path)

@@ -12,11 +12,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
+
 from constructs import Construct
+from layer_share import LayerVersionPermission, LayerVersionSharing
 from layer_share_handler import ENTRY_POINT
 from layer_share_handler.rules import RULES, property_problem
-
-from layer_share import LayerVersionPermission, LayerVersionSharing
 
 from .conftest import REPO, cdk_json_context, resources_of
 
@@ -195,7 +195,12 @@ def test_an_in_stack_layer_is_sent_as_its_bare_name_and_version_split_from_its_a
     assert properties["LayerName"] == {"Fn::Select": [6, split]}
     assert properties["VersionNumber"] == {"Fn::Select": [7, split]}
     assert set(properties) == {
-        "ServiceToken", "ServiceTimeout", "LayerName", "VersionNumber", "StatementId", "Principal"
+        "ServiceToken",
+        "ServiceTimeout",
+        "LayerName",
+        "VersionNumber",
+        "StatementId",
+        "Principal",
     }
 
 
@@ -370,7 +375,7 @@ def test_an_imported_layer_version_is_checked_too() -> None:
 def test_both_a_layer_version_and_an_arn_are_refused() -> None:
     stack = cdk.Stack(cdk.App(), "Validation")
     layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", TOOLS_7)
-    with pytest.raises(ValueError, match="exactly one of layer_version .* got both"):
+    with pytest.raises(ValueError, match=r"exactly one of layer_version .* got both"):
         LayerVersionPermission(stack, "Share", layer_version=layer, layer_version_arn=TOOLS_7, principal="123456789012")
 
 
@@ -387,16 +392,14 @@ def test_tokens_are_left_to_the_handler_at_deploy_time(synth_stack: Callable) ->
         principal = cdk.CfnParameter(stack, "Partner").value_as_string
         LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal=principal)
 
-    synth_stack(declare).has_resource_properties(
-        "Custom::LayerVersionPermission", {"Principal": {"Ref": "Partner"}}
-    )
+    synth_stack(declare).has_resource_properties("Custom::LayerVersionPermission", {"Principal": {"Ref": "Partner"}})
 
 
 @pytest.mark.parametrize(
     ("props", "expected"),
     [
         ({"accounts": ["*"]}, "accounts[0]='*' would share with every AWS account"),
-        ({"accounts": ["111111111111", "1234"]}, f"accounts[1]='1234' is invalid: Principal '1234' does not match"),
+        ({"accounts": ["111111111111", "1234"]}, "accounts[1]='1234' is invalid: Principal '1234' does not match"),
         ({"accounts": "111111111111"}, "accounts must be a list, got the string '111111111111'"),
         ({"accounts": ["111111111111", "111111111111"]}, "accounts lists '111111111111' more than once"),
         ({"organization_ids": ["org"]}, "organization_ids[0]='org' is invalid: OrganizationId must be 12 to 34"),

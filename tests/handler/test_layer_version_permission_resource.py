@@ -16,7 +16,8 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from layer_share_handler.entry import lambda_client
 from tools.cfn_protocol import STACK_ID, cfn_event
-from tools.standins import account_statement as lambda_account_statement, policy_statements, publish_layer
+from tools.standins import account_statement as lambda_account_statement
+from tools.standins import policy_statements, publish_layer
 
 PARTNER = "223456789012"
 OTHER_PARTNER = "334567890123"
@@ -25,8 +26,13 @@ ORGANIZATION = "o-a1b2c3d4e5"
 
 def grant_properties(layer_version_arn: str, statement_id: str = "share-partner", **overrides: str) -> dict[str, str]:
     layer_arn, version = layer_version_arn.rsplit(":", 1)
-    return {"LayerName": layer_arn, "VersionNumber": version, "StatementId": statement_id, "Principal": PARTNER,
-            **overrides}
+    return {
+        "LayerName": layer_arn,
+        "VersionNumber": version,
+        "StatementId": statement_id,
+        "Principal": PARTNER,
+        **overrides,
+    }
 
 
 def send(invoke: Any, receiver: Any, request_type: str, properties: dict, **fields: Any) -> dict[str, Any]:
@@ -88,9 +94,13 @@ def test_repeated_create_adopts_the_identical_statement(invoke, receiver, lambda
 
 def test_create_conflicting_with_a_foreign_statement_fails_and_leaves_it(invoke, receiver, lambda_api, layer_v1):
     layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
-                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
-                                            Principal=OTHER_PARTNER)
+    lambda_api.add_layer_version_permission(
+        LayerName=layer_arn,
+        VersionNumber=int(version),
+        StatementId="share-partner",
+        Action="lambda:GetLayerVersion",
+        Principal=OTHER_PARTNER,
+    )
 
     body = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
@@ -132,8 +142,13 @@ def test_delete_after_failed_create_is_a_no_op(invoke, receiver, lambda_api, lay
     failed = send(invoke, receiver, "Create", grant_properties(layer_v1, Principal="everyone"))
     assert failed["Status"] == "FAILED"
 
-    body = send(invoke, receiver, "Delete", grant_properties(layer_v1, Principal="everyone"),
-                physical_id=failed["PhysicalResourceId"])
+    body = send(
+        invoke,
+        receiver,
+        "Delete",
+        grant_properties(layer_v1, Principal="everyone"),
+        physical_id=failed["PhysicalResourceId"],
+    )
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == failed["PhysicalResourceId"]
@@ -142,8 +157,14 @@ def test_delete_after_failed_create_is_a_no_op(invoke, receiver, lambda_api, lay
 def test_update_of_the_principal_replaces_the_statement_in_place(invoke, receiver, lambda_api, layer_v1):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
-    body = send(invoke, receiver, "Update", grant_properties(layer_v1, Principal=OTHER_PARTNER),
-                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1, Principal=OTHER_PARTNER),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]  # so CloudFormation sends no cleanup Delete
@@ -156,11 +177,18 @@ def test_update_of_the_principal_replaces_the_statement_in_place(invoke, receive
 def test_update_regrants_a_statement_removed_by_hand(invoke, receiver, lambda_api, layer_v1):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
     layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.remove_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
-                                               StatementId="share-partner")
+    lambda_api.remove_layer_version_permission(
+        LayerName=layer_arn, VersionNumber=int(version), StatementId="share-partner"
+    )
 
-    body = send(invoke, receiver, "Update", grant_properties(layer_v1),
-                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
@@ -170,8 +198,14 @@ def test_update_regrants_a_statement_removed_by_hand(invoke, receiver, lambda_ap
 def test_update_with_invalid_properties_fails_before_touching_the_grant(invoke, receiver, lambda_api, layer_v1):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
-    body = send(invoke, receiver, "Update", grant_properties(layer_v1, Principal="2234"),
-                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1, Principal="2234"),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     assert body["Status"] == "FAILED"
     assert "'2234'" in body["Reason"]
@@ -179,13 +213,20 @@ def test_update_with_invalid_properties_fails_before_touching_the_grant(invoke, 
     assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
 
 
-def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(invoke, receiver, lambda_api, layer_name,
-                                                                       layer_v1):
+def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(
+    invoke, receiver, lambda_api, layer_name, layer_v1
+):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
     layer_v2 = publish_layer(lambda_api, layer_name)
 
-    body = send(invoke, receiver, "Update", grant_properties(layer_v2),
-                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v2),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"].startswith(f"{layer_v2}#share-partner#")
@@ -202,8 +243,14 @@ def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(invoke, r
 def test_rollback_of_a_replacement_keeps_the_old_grant(invoke, receiver, lambda_api, layer_name, layer_v1):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
     layer_v2 = publish_layer(lambda_api, layer_name)
-    replaced = send(invoke, receiver, "Update", grant_properties(layer_v2),
-                    physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    replaced = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v2),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     # The stack fails elsewhere: CloudFormation rolls back and deletes the new physical resource.
     rollback = send(invoke, receiver, "Delete", grant_properties(layer_v2), physical_id=replaced["PhysicalResourceId"])
@@ -216,8 +263,14 @@ def test_rollback_of_a_replacement_keeps_the_old_grant(invoke, receiver, lambda_
 def test_update_to_a_new_statement_id_is_a_new_identity(invoke, receiver, lambda_api, layer_v1):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
-    body = send(invoke, receiver, "Update", grant_properties(layer_v1, statement_id="share-partner-2"),
-                physical_id=created["PhysicalResourceId"], old_properties=grant_properties(layer_v1))
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1, statement_id="share-partner-2"),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"].startswith(f"{layer_v1}#share-partner-2#")
@@ -284,8 +337,9 @@ def lambda_unreachable_after_add(response_lost_after_add):
     response_lost_after_add.meta.events.unregister("before-call.lambda", unique_id="refuse")
 
 
-def test_create_whose_answer_was_lost_adopts_its_own_grant(invoke, receiver, lambda_api, layer_v1,
-                                                            response_lost_after_add):
+def test_create_whose_answer_was_lost_adopts_its_own_grant(
+    invoke, receiver, lambda_api, layer_v1, response_lost_after_add
+):
     body = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
     assert body["Status"] == "SUCCESS"
@@ -294,8 +348,9 @@ def test_create_whose_answer_was_lost_adopts_its_own_grant(invoke, receiver, lam
     assert list(policy_statements(lambda_api, layer_v1)) == ["share-partner"]
 
 
-def test_create_with_unknown_outcome_fails_with_an_id_the_rollback_cleans_up(invoke, receiver, lambda_api, layer_v1,
-                                                                             lambda_unreachable_after_add):
+def test_create_with_unknown_outcome_fails_with_an_id_the_rollback_cleans_up(
+    invoke, receiver, lambda_api, layer_v1, lambda_unreachable_after_add
+):
     # 28 s of Lambda time leaves about 2 s for retries once the handler's reserve is set aside.
     event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("unknown-outcome"))
     [response] = invoke(event, timeout_seconds=28)
@@ -308,9 +363,13 @@ def test_create_with_unknown_outcome_fails_with_an_id_the_rollback_cleans_up(inv
 
 def test_rollback_delete_of_an_unknown_outcome_removes_a_matching_grant(invoke, receiver, lambda_api, layer_v1):
     layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
-                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
-                                            Principal=PARTNER)
+    lambda_api.add_layer_version_permission(
+        LayerName=layer_arn,
+        VersionNumber=int(version),
+        StatementId="share-partner",
+        Action="lambda:GetLayerVersion",
+        Principal=PARTNER,
+    )
 
     body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
 
@@ -318,12 +377,17 @@ def test_rollback_delete_of_an_unknown_outcome_removes_a_matching_grant(invoke, 
     assert policy_statements(lambda_api, layer_v1) == {}
 
 
-def test_rollback_delete_of_an_unknown_outcome_keeps_a_statement_that_is_not_ours(invoke, receiver, lambda_api,
-                                                                                 layer_v1):
+def test_rollback_delete_of_an_unknown_outcome_keeps_a_statement_that_is_not_ours(
+    invoke, receiver, lambda_api, layer_v1
+):
     layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(LayerName=layer_arn, VersionNumber=int(version),
-                                            StatementId="share-partner", Action="lambda:GetLayerVersion",
-                                            Principal=OTHER_PARTNER)
+    lambda_api.add_layer_version_permission(
+        LayerName=layer_arn,
+        VersionNumber=int(version),
+        StatementId="share-partner",
+        Action="lambda:GetLayerVersion",
+        Principal=OTHER_PARTNER,
+    )
 
     body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
 
@@ -357,8 +421,15 @@ def test_logs_name_the_work_but_never_the_response_url(invoke, receiver, layer_v
     event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("logged"))
 
     invoke(event)
-    invoke(cfn_event("Delete", "SharePartner", grant_properties(layer_v1), receiver.url("logged-delete"),
-                     physical_id=receiver.responses_for("logged")[0].body["PhysicalResourceId"]))
+    invoke(
+        cfn_event(
+            "Delete",
+            "SharePartner",
+            grant_properties(layer_v1),
+            receiver.url("logged-delete"),
+            physical_id=receiver.responses_for("logged")[0].body["PhysicalResourceId"],
+        )
+    )
 
     assert "Create SharePartner" in caplog.text
     assert "Lambda AddLayerVersionPermission: HTTP 201" in caplog.text
@@ -380,8 +451,9 @@ def slow_lambda(lambda_standin):
     client.meta.events.unregister("before-call.lambda", unique_id="slow")
 
 
-def test_a_call_slower_than_the_remaining_time_gets_exactly_one_response(invoke, receiver, lambda_api, layer_v1,
-                                                                        slow_lambda):
+def test_a_call_slower_than_the_remaining_time_gets_exactly_one_response(
+    invoke, receiver, lambda_api, layer_v1, slow_lambda
+):
     event = cfn_event("Create", "SharePartner", grant_properties(layer_v1), receiver.url("too-slow"))
 
     responses = invoke(event, timeout_seconds=2.5)

@@ -17,10 +17,17 @@ from layer_share_handler.rules import PermissionRequest
 
 LAYER_VERSION = parse_layer_version_arn("arn:aws:lambda:eu-west-1:111122223333:layer:tools:7")
 LAYER = {"LayerName": "arn:aws:lambda:eu-west-1:111122223333:layer:tools", "VersionNumber": 7}
-REQUEST = PermissionRequest(layer_name=LAYER["LayerName"], version_number=7, statement_id="share", principal="223456789012")
+REQUEST = PermissionRequest(
+    layer_name=LAYER["LayerName"], version_number=7, statement_id="share", principal="223456789012"
+)
 ADD = {**LAYER, "StatementId": "share", "Action": "lambda:GetLayerVersion", "Principal": "223456789012"}
-OURS = {"Sid": "share", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::223456789012:root"},
-        "Action": "lambda:GetLayerVersion", "Resource": LAYER_VERSION.arn}
+OURS = {
+    "Sid": "share",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::223456789012:root"},
+    "Action": "lambda:GetLayerVersion",
+    "Resource": LAYER_VERSION.arn,
+}
 FOREIGN = {**OURS, "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
 GRANT_ID = parse_physical_id(f"{LAYER_VERSION.arn}#share#rev-1")
 
@@ -72,8 +79,11 @@ def endless():
 
 
 def added(stubber: Stubber, revision_id: str = "rev-1", statement: dict = OURS, **params) -> None:
-    stubber.add_response("add_layer_version_permission",
-                         {"Statement": json.dumps(statement), "RevisionId": revision_id}, {**ADD, **params})
+    stubber.add_response(
+        "add_layer_version_permission",
+        {"Statement": json.dumps(statement), "RevisionId": revision_id},
+        {**ADD, **params},
+    )
 
 
 def policy(stubber: Stubber, *statements: dict, revision_id: str = "rev-1") -> None:
@@ -91,15 +101,20 @@ def test_grant_makes_one_call_when_there_is_no_conflict(stubbed, deadline, fake_
 
     granted = grant(client, REQUEST, LAYER_VERSION, deadline)
 
-    assert granted.data == {"Statement": json.dumps(OURS), "RevisionId": "rev-1", "StatementId": "share",
-                            "LayerVersionArn": LAYER_VERSION.arn}
+    assert granted.data == {
+        "Statement": json.dumps(OURS),
+        "RevisionId": "rev-1",
+        "StatementId": "share",
+        "LayerVersionArn": LAYER_VERSION.arn,
+    }
     assert fake_time.sleeps == []
 
 
 def test_grant_passes_organization_and_revision_when_given(stubbed, deadline):
     client, stubber = stubbed
-    request = PermissionRequest(**{**REQUEST.__dict__, "principal": "*", "organization_id": "o-a1b2c3d4e5",
-                                   "revision_id": "rev-0"})
+    request = PermissionRequest(
+        **{**REQUEST.__dict__, "principal": "*", "organization_id": "o-a1b2c3d4e5", "revision_id": "rev-0"}
+    )
     added(stubber, Principal="*", OrganizationId="o-a1b2c3d4e5", RevisionId="rev-0")
 
     assert grant(client, request, LAYER_VERSION, deadline).revision_id == "rev-1"
@@ -200,7 +215,9 @@ def test_grant_fails_at_once_on_definitive_errors_with_a_hint(stubbed, deadline,
 def test_update_in_place_replaces_a_changed_statement(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, FOREIGN, revision_id="rev-5")
-    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"})
+    stubber.add_response(
+        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"}
+    )
     added(stubber, revision_id="rev-6")
 
     assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-6"
@@ -218,7 +235,9 @@ def test_update_in_place_rereads_after_precondition_failed(stubbed, deadline):
     policy(stubber, FOREIGN, revision_id="rev-5")
     error(stubber, "remove_layer_version_permission", "PreconditionFailedException", 412)
     policy(stubber, FOREIGN, revision_id="rev-6")
-    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-6"})
+    stubber.add_response(
+        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-6"}
+    )
     added(stubber, revision_id="rev-7")
 
     assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-7"
@@ -235,7 +254,9 @@ def test_update_in_place_regrants_when_there_is_no_policy(stubbed, deadline):
 def test_revoke_reads_then_removes_with_the_current_revision(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, OURS, revision_id="rev-3")
-    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-3"})
+    stubber.add_response(
+        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-3"}
+    )
 
     assert revoke(client, GRANT_ID, None, deadline) == "removed"
 
@@ -245,7 +266,9 @@ def test_revoke_rereads_after_precondition_failed(stubbed, deadline):
     policy(stubber, OURS, revision_id="rev-3")
     error(stubber, "remove_layer_version_permission", "PreconditionFailedException", 412)
     policy(stubber, OURS, revision_id="rev-4")
-    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-4"})
+    stubber.add_response(
+        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-4"}
+    )
 
     assert revoke(client, GRANT_ID, None, deadline) == "removed"
 
@@ -331,7 +354,9 @@ def test_no_call_starts_after_the_deadline_even_within_one_attempt(stubbed, fake
     client, stubber = stubbed
     deadline = Deadline(5, clock=fake_time.clock, sleep=fake_time.sleep)
     policy(stubber, FOREIGN, revision_id="rev-5")
-    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"})
+    stubber.add_response(
+        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"}
+    )
 
     def slow_lambda(**_):
         fake_time.now += 3  # every answer takes 3 s

@@ -10,9 +10,9 @@ VALID = {"LayerName": "tools", "VersionNumber": "3", "StatementId": "share", "Pr
 
 
 def test_valid_properties_become_a_request_with_defaults():
-    assert parse_properties({**VALID, "ServiceToken": "arn:aws:lambda:x", "ServiceTimeout": "300"}) == PermissionRequest(
-        layer_name="tools", version_number=3, statement_id="share", principal="223456789012"
-    )
+    assert parse_properties(
+        {**VALID, "ServiceToken": "arn:aws:lambda:x", "ServiceTimeout": "300"}
+    ) == PermissionRequest(layer_name="tools", version_number=3, statement_id="share", principal="223456789012")
 
 
 @pytest.mark.parametrize("version", ["3", 3, "9223372036854775807"])
@@ -94,5 +94,11 @@ def test_properties_that_are_not_an_object_are_rejected(properties):
 def test_event_shape_problems_are_described():
     assert "RequestType must be one of Create, Update, Delete" in event_problem({"RequestType": "Upsert"})
     assert "PhysicalResourceId" in event_problem(
-        {"RequestType": "Delete", "ResponseURL": "https://x", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}
+        {
+            "RequestType": "Delete",
+            "ResponseURL": "https://x",
+            "StackId": "s",
+            "RequestId": "r",
+            "LogicalResourceId": "l",
+        }
     )

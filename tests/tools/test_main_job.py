@@ -12,13 +12,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_main_job_synthesizes_lints_and_deploys_every_grant_locally(tmp_path):
     environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    run = subprocess.run([sys.executable, "-m", "tools.main_job"], cwd=REPO, env=environment,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.main_job"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=600
+    )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     output = run.stdout
-    for lifecycle_step in ("1/4 ok: Create 3 grants", "2/4 ok: Update", "(in place)",
-                           "3/4 ok: Update to new layer version demo:2 (replacement)", "4/4 ok: Delete the stack"):
+    for lifecycle_step in (
+        "1/4 ok: Create 3 grants",
+        "2/4 ok: Update",
+        "(in place)",
+        "3/4 ok: Update to new layer version demo:2 (replacement)",
+        "4/4 ok: Delete the stack",
+    ):
         assert lifecycle_step in output
     assert "cdk-nag AwsSolutions: no findings" in output
     assert "3 grant resources, 9 CloudFormation events, all SUCCESS" in output
