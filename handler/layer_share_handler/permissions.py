@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .physical_id import GrantId, LayerVersion
 from .rules import PermissionRequest
+from .statement import GrantStatement
 
 if TYPE_CHECKING:
     from types_boto3_lambda.client import LambdaClient
@@ -176,28 +176,8 @@ def read_policy(
 
 
 def same_grant(statement: dict[str, Any], request: PermissionRequest) -> bool:
-    """True when a policy statement grants what the request asks: same principal, organization and action."""
-    conditions = statement.get("Condition") or {}
-    organization_id = (conditions.get("StringEquals") or {}).get("aws:PrincipalOrgID")
-    action = statement.get("Action")
-    if isinstance(action, list) and len(action) == 1:
-        action = action[0]
-    return (
-        statement.get("Effect", "Allow") == "Allow"
-        and account_or_star(statement.get("Principal")) == account_or_star(request.principal)
-        and organization_id == request.organization_id
-        and action == request.action
-    )
-
-
-def account_or_star(principal: Any) -> str | None:
-    """Lambda stores an account as {"AWS": "arn:aws:iam::<account>:root"}; compare by account ID or '*'."""
-    if isinstance(principal, dict) and len(principal) == 1:
-        principal = principal.get("AWS")
-    if not isinstance(principal, str):
-        return None
-    root = re.fullmatch(r"arn:aws[a-zA-Z-]*:iam::(\d{12}):root", principal)
-    return root[1] if root else principal
+    """True when a policy statement grants what the request asks: same Sid, principal, organization and action."""
+    return GrantStatement.from_policy(statement) == GrantStatement.requested(request)
 
 
 def _add(
