@@ -1,14 +1,10 @@
-"""What the benchmarks measure with: medians, ratios, Lambda requests per operation, and sleeps."""
+"""What the benchmarks measure with: medians, ratios, and Lambda requests per operation."""
 
 from __future__ import annotations
 
 import statistics
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 
@@ -46,32 +42,3 @@ class LambdaRequests:
         counts = self._mine()
         self._counts.value = Counter()
         return counts
-
-
-@contextmanager
-def sleeps_recorded(enabled: bool = True) -> Iterator[list[float]]:
-    """Record the duration of every time.sleep in this thread (nothing when not enabled).
-
-    A profile hook sees the call however the caller bound the function: crhelper binds it as a
-    default argument, which no monkeypatch would reach. The hook slows all other code, so a
-    timed run leaves it off.
-    """
-    durations: list[float] = []
-    if not enabled:
-        yield durations
-        return
-    started: list[float] = []
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if arg is not time.sleep:
-            return
-        if event == "c_call":
-            started.append(time.perf_counter())
-        elif event in ("c_return", "c_exception") and started:
-            durations.append(time.perf_counter() - started.pop())
-
-    sys.setprofile(profile)
-    try:
-        yield durations
-    finally:
-        sys.setprofile(None)

@@ -1,55 +1,35 @@
-"""Turn one run's measurements into bench/RESULTS.md and bench/results.png."""
+"""The tables of bench/RESULTS.md and the plot, from the data file a run writes (results.json).
+
+Only tables and the facts of the method are generated here. The reading of the figures is written by hand
+below HAND_WRITTEN in RESULTS.md, and kept when the tables are rewritten.
+
+python -m bench.report bench/results.json    # rewrite the tables from the data, without measuring again
+"""
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.contention_bench import MINIMUM_REQUESTS, Phase
-from bench.handler_bench import (
-    CRHELPER_DEFAULT,
-    FUNCTION_TIMEOUT,
-    OURS,
-    SHORT_TIMEOUT,
-    STEPS,
-    EventSample,
-    HandlerResults,
-)
+from bench.contention_bench import MINIMUM_REQUESTS
+from bench.handler_bench import CRHELPER_DEFAULT, FUNCTION_TIMEOUT, LIMITS, OURS, READS, STEPS, WRITES
 from bench.measure import median, ratio
-from bench.synth_bench import AWS_CUSTOM_RESOURCE, NATIVE, VARIANTS, SynthResults
+from bench.synth_bench import AWS_CUSTOM_RESOURCE, NATIVE, VARIANTS
 from bench.synth_bench import OURS as OUR_CONSTRUCT
 
 PACKAGES = ("aws-cdk-lib", "constructs", "jsii", "crhelper", "boto3", "botocore", "moto", "matplotlib")
+HAND_WRITTEN = "<!-- Written by hand from here on: bench/report.py keeps it when it rewrites the tables above. -->"
+WARM_LIMIT = 0.5  # × the baseline, at the construct's memory size
 TEMPLATE_BYTES_LIMIT = 1.25  # × native, per added grant
 ASSET_LIMIT = 1 / 10  # of AwsCustomResource's asset
 SYNTH_TIME_LIMIT = 1.2  # × native, at the largest N
-
-
-@dataclass(frozen=True)
-class Run:
-    command: str
-    machine: dict[str, str]
-    sizes: dict[str, Any]
-    seconds: float
-    synth: SynthResults
-    handler: HandlerResults
-    contention: list[Phase]
-
-
-@dataclass(frozen=True)
-class Target:
-    key: str
-    what: str
-    measured: str
-    met: bool
 
 
 def machine() -> dict[str, str]:
@@ -73,109 +53,59 @@ def machine() -> dict[str, str]:
     }
 
 
-# Figures, each derived in one place and used by the tables, the targets and the reading.
-
-
-def synth_median(synth: SynthResults, variant: str, count: int, field: str) -> float:
-    return median([getattr(sample, field) for sample in synth.samples[variant][count]])
-
-
-def per_added_grant(synth: SynthResults, variant: str, field: str) -> float:
-    """The slope from the smallest to the largest N: what one more grant adds."""
-    counts = sorted(synth.samples[variant])
-    low, high = counts[0], counts[-1]
-    return (synth_median(synth, variant, high, field) - synth_median(synth, variant, low, field)) / (high - low)
-
-
-def latency_ms(samples: list[EventSample]) -> float:
-    return median([sample.latency for sample in samples]) * 1000
-
-
-def request_range(samples: Iterable[EventSample]) -> tuple[int, int]:
-    totals = [sum(sample.requests.values()) for sample in samples]
-    return min(totals), max(totals)
-
-
-def operations(samples: list[EventSample]) -> str:
-    """The operations of the first sample with the fewest requests."""
-    fewest = min(samples, key=lambda sample: sum(sample.requests.values()))
-    return ", ".join(name + (f" ×{count}" if count > 1 else "") for name, count in sorted(fewest.requests.items()))
-
-
-def all_sleeps(handler: HandlerResults, variant: str) -> list[float]:
-    warm_up = [duration for sample in handler.warm_up[variant].values() for duration in sample.sleeps]
-    stack = list(handler.stack_delete[variant].sleeps) if variant in handler.stack_delete else []
-    return warm_up + stack
-
-
-def targets(run: Run) -> list[Target]:
-    synth, handler = run.synth, run.handler
-    largest = max(synth.samples[NATIVE])
-    ours_bytes = per_added_grant(synth, OUR_CONSTRUCT, "template_bytes")
-    native_bytes = per_added_grant(synth, NATIVE, "template_bytes")
-    ours_resources = per_added_grant(synth, OUR_CONSTRUCT, "resources")
-    ours_asset = synth_median(synth, OUR_CONSTRUCT, largest, "asset_bytes_zipped")
-    custom_asset = synth_median(synth, AWS_CUSTOM_RESOURCE, largest, "asset_bytes_zipped")
-    ours_time = synth_median(synth, OUR_CONSTRUCT, largest, "seconds")
-    native_time = synth_median(synth, NATIVE, largest, "seconds")
-    creates = [*handler.events[OURS]["Create"], handler.warm_up[OURS]["Create"]]
-    deletes = [
-        *handler.events[OURS]["Delete"],
-        *handler.events[OURS]["Delete (cleanup after replace)"],
-        *([handler.stack_delete[OURS]] if OURS in handler.stack_delete else []),
+def write_results(data_file: Path, out: Path) -> None:
+    """RESULTS.md's tables from the data file, keeping its hand-written part; and the plot."""
+    data = json.loads(data_file.read_text())
+    results = out / "RESULTS.md"
+    kept = results.read_text().partition(HAND_WRITTEN)[2] if results.exists() else ""
+    tables = [
+        *_header(data),
+        *_method(data),
+        *_targets(data),
+        *_cold_and_warm(data),
+        *_memory_sizes(data),
+        *_requests(data),
+        *_contention(data),
+        *_synth(data),
     ]
-    sleeps = all_sleeps(handler, OURS)
-    statuses = sum((phase.statuses for phase in run.contention), Counter())
+    results.write_text("\n".join(tables) + "\n" + HAND_WRITTEN + (kept or "\n\n## Reading\n\n(not written yet)\n"))
+    plot(out / "results.png", data["synth"])
+
+
+# The figures, each derived in one place.
+
+
+def _ms(values: Iterable[float]) -> float:
+    return median(list(values)) * 1000
+
+
+def cold_ms(data: dict[str, Any], variant: str, memory_mb: int, field: str = "first_response_seconds") -> float:
+    return _ms(
+        sample[field]
+        for sample in data["handler"]["cold_starts"]
+        if (sample["variant"], sample["memory_mb"]) == (variant, memory_mb)
+    )
+
+
+def _events(data: dict[str, Any], variant: str, memory_mb: int, steps: Iterable[str] = STEPS) -> list[dict]:
+    wanted = set(steps)
     return [
-        Target(
-            "template",
-            f"Template bytes per added grant ≤ {TEMPLATE_BYTES_LIMIT}× native",
-            f"{ours_bytes:,.0f} B vs {native_bytes:,.0f} B: {ours_bytes / native_bytes:.2f}×",
-            ours_bytes <= TEMPLATE_BYTES_LIMIT * native_bytes,
-        ),
-        Target("resources", "Resources per added grant exactly 1", f"{ours_resources:.2f}", ours_resources == 1),
-        Target(
-            "asset",
-            "Asset ≤ 1/10 of AwsCustomResource's (zipped)",
-            f"{ours_asset:,.0f} B vs {custom_asset:,.0f} B: 1/{custom_asset / ours_asset:.1f}",
-            ours_asset <= ASSET_LIMIT * custom_asset,
-        ),
-        Target(
-            "synth time",
-            f"Synth time ≤ {SYNTH_TIME_LIMIT}× native at N = {largest}",
-            f"{ours_time:.2f} s vs {native_time:.2f} s: {ours_time / native_time:.1f}×",
-            ours_time <= SYNTH_TIME_LIMIT * native_time,
-        ),
-        Target(
-            "create",
-            "Create: 1 Lambda request when there is no conflict",
-            _range_text(request_range(creates)) + f" in {len(creates)} Creates",
-            request_range(creates) == (1, 1),
-        ),
-        Target(
-            "delete",
-            "Delete: at most 2 Lambda requests",
-            _range_text(request_range(deletes)) + f" in {len(deletes)} Deletes",
-            request_range(deletes)[1] <= 2,
-        ),
-        Target("sleeps", "No event sleeps", f"{len(sleeps)} sleeps, {sum(sleeps):.3f} s", not sleeps),
-        Target(
-            "contention",
-            "Contention: every response SUCCESS, final policy exact",
-            f"{statuses['SUCCESS']} of {sum(statuses.values())} SUCCESS; policy exact after the Creates: "
-            f"{_yes_no(run.contention[0].policy_exact)}, after the Deletes: {_yes_no(run.contention[1].policy_exact)}",
-            set(statuses) == {"SUCCESS"} and all(phase.policy_exact for phase in run.contention),
-        ),
+        sample
+        for sample in data["handler"]["events"]
+        if (sample["variant"], sample["memory_mb"]) == (variant, memory_mb) and sample["step"] in wanted
     ]
 
 
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
+def warm_ms(data: dict[str, Any], variant: str, memory_mb: int, steps: Iterable[str], field: str = "seconds") -> float:
+    return _ms(sample[field] for sample in _events(data, variant, memory_mb, steps))
 
 
-def _range_text(low_high: tuple[int, int]) -> str:
-    low, high = low_high
-    return f"{low} request{'s' if low != 1 else ''}" if low == high else f"{low} to {high} requests"
+# Create, Update and Delete as CloudFormation sends them, each over all of its variations.
+REQUEST_TYPES = {name: [step for step in STEPS if step.startswith(name)] for name in ("Create", "Update", "Delete")}
+
+
+def memory_sizes(data: dict[str, Any]) -> list[int]:
+    return [int(size) for size in data["sizes"]["memory_sizes"]]
 
 
 def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -188,92 +118,304 @@ def _ratio_text(value: float, baseline: float) -> str:
     return "n/a" if quotient is None else f"{quotient:.2f}×"
 
 
-def write_results(path: Path, run: Run) -> None:
-    sections: list[Callable[[Run], list[str]]] = [
-        _header,
-        _machine,
-        _method,
-        _targets,
-        _synth,
-        _handler,
-        _contention,
-        _reading,
-        _proposals,
-    ]
-    path.write_text("\n".join(line for section in sections for line in section(run)))
+def _yes_no(met: bool) -> str:
+    return "yes" if met else "**no**"
 
 
-def _header(run: Run) -> list[str]:
+def _header(data: dict[str, Any]) -> list[str]:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `bench/run.py`; do not edit by hand. `make bench` runs `.venv/bin/python -m bench.run`.",
-        f"This run: `{run.command}`, {run.seconds / 60:.1f} minutes.",
+        "The tables are written by `bench/report.py` from `results.json`, which `make bench` "
+        "(`python -m bench.run`) writes; the reading at the end is written by hand.",
+        f"This run: `{data['command']}`, {data['minutes']:.1f} minutes.",
         "",
     ]
-    if run.sizes["grant_counts"] != (1, 10, 50, 200):
+    if data["quick"]:
         lines += ["**A quick run: tiny sizes that only check the machinery. Its figures mean nothing.**", ""]
-    return lines
+    return [*lines, "## Machine", "", *_table(["", ""], ([name, value] for name, value in data["machine"].items()))]
 
 
-def _machine(run: Run) -> list[str]:
-    return ["## Machine", "", *_table(["", ""], ([name, value] for name, value in run.machine.items()))]
-
-
-def _method(run: Run) -> list[str]:
-    sizes = run.sizes
+def _method(data: dict[str, Any]) -> list[str]:
+    sizes, handler = data["sizes"], data["handler"]
+    quotas = [
+        [
+            f"{quota['memory_mb']} MB",
+            f"{quota['quota_us']} / {quota['period_us']} µs",
+            f"{quota['quota_us'] / quota['period_us']:.1%} of one vCPU",
+            "yes" if quota["applied"] else f"**no**: {quota['why_not']}",
+        ]
+        for quota in handler["quotas"]
+    ]
     return [
         "## How it was measured",
         "",
-        "- Every comparison ran in this one run, interleaved: each repetition runs every variant, and the order "
-        "rotates, so that drift and noise (2 shared cores) fall on all variants alike. Figures are medians; "
-        "ratios are this project's figure divided by the other's.",
-        f"- Synth: N = {', '.join(map(str, sizes['grant_counts']))} grants of one layer version, each to its own "
-        f"account, in one stack, {sizes['synth_repetitions']} repetitions, in-process "
-        "(`App(outdir=tmp).synth()`, with the example app's cdk.json feature flags). The time covers building "
-        "the constructs and synthesizing, as `cdk synth` does. One untimed synth of each variant comes first, so "
-        "that starting the jsii kernel and loading aws-cdk-lib is charged to none of them. Template bytes are the "
-        "template file as the CDK writes it; asset bytes are the code assets zipped (deflate), template excluded.",
-        "- Handlers: this handler and the baseline, `bench/crhelper_default_handler.py` (written as crhelper's "
-        "README shows: a module-level `CfnResource()` with its defaults, `sleep_on_delete=120`), take complete "
-        "CloudFormation events in this process. Lambda is the moto stand-in (`tools/standins.py`) in a child "
-        "process on 127.0.0.1, so that it does not compete for this process's GIL; responses go to an HTTPS "
-        "receiver here. An event's latency runs until the handler returns, its response delivered.",
-        "- Lambda requests are counted with botocore's `before-send` event on each handler's client: one per HTTP "
-        "attempt, botocore's own retries included. Sleeps are recorded with a profile hook on `time.sleep` "
-        "during one untimed warm-up pass (the hook slows the code) and during the stack deletion.",
-        f"- Cold start: {sizes['cold_starts']} fresh `python -c` processes per handler, each importing the entry "
-        "module, building the Lambda client it needs, then handling one Create end to end.",
-        f"- Events: {sizes['event_repetitions']} repetitions of Create, Update in place (new principal), Update "
-        "with replacement (new StatementId), CloudFormation's cleanup Delete of the replaced grant, and Delete; "
-        f"on a new layer version each time. The function timeout is {FUNCTION_TIMEOUT:.0f} s, except the "
-        f"baseline's repeated Deletes, which get {SHORT_TIMEOUT:.0f} s so that crhelper skips its sleep and they "
-        "measure the work; its sleep is measured once, for real, in a stack deletion with the full timeout.",
-        f"- Contention: {sizes['contention_grants']} Creates on one layer version, each on its own thread, released "
-        "together at a barrier, then their Deletes the same way.",
+        f"- Handlers: this one and `bench/crhelper_default_handler.py` (crhelper's README pattern, its defaults), "
+        f"each in its own worker process (`bench/lambda_worker.py`) started inside a cgroup v1 CPU quota equal to "
+        f"Lambda's share at the memory size (1,769 MB = one vCPU), pinned to one core. Lambda is the moto stand-in "
+        f"in another process, CloudFormation's ResponseURL an HTTPS receiver in the bench process, both outside the "
+        f"quota. The handlers load the system CA bundle ({handler['ca_certificates']} certificates) plus the "
+        f"receiver's CA. Function timeout {FUNCTION_TIMEOUT:.0f} s for every event.",
+        f"- Per memory size, {sizes['cold_starts']} rounds; each round starts a fresh worker per handler, in "
+        "rotating order. Cold start: from starting the process until its first response (a Create) was delivered. "
+        f"The worker then finishes that lifecycle untimed and runs {sizes['warm_lifecycles']} timed lifecycles: "
+        f"{', '.join(STEPS)}. Figures are medians; ratios are this handler's figure divided by the baseline's.",
+        "- Lambda requests are counted with botocore's `before-send` event on each handler's client.",
+        f"- Contention: {sizes['contention_grants']} Creates on one layer version, each on its own thread through "
+        "this handler's entry point in the bench process (unthrottled), released together, then their Deletes.",
+        f"- Synth: N = {', '.join(map(str, sizes['grant_counts']))} grants in one stack, "
+        f"{sizes['synth_repetitions']} repetitions, in-process, after one untimed synth of each variant.",
         "",
+        "CPU quotas:",
+        "",
+        *_table(["Memory", "cfs_quota_us / cfs_period_us", "Share", "Applied"], quotas),
     ]
 
 
-def _targets(run: Run) -> list[str]:
+def _targets(data: dict[str, Any]) -> list[str]:
+    size = memory_sizes(data)[0]
+    rows = []
+    for request_type, steps in REQUEST_TYPES.items():
+        ours, base = warm_ms(data, OURS, size, steps), warm_ms(data, CRHELPER_DEFAULT, size, steps)
+        rows.append(
+            [
+                f"Warm {request_type} at {size} MB ≤ {WARM_LIMIT}× the baseline",
+                f"{ours:.0f} ms vs {base:.0f} ms: {_ratio_text(ours, base)}",
+                _yes_no(ours <= WARM_LIMIT * base),
+            ]
+        )
+    ours_cold, base_cold = cold_ms(data, OURS, size), cold_ms(data, CRHELPER_DEFAULT, size)
+    rows.append(
+        [
+            f"First response after a cold start at {size} MB no later than the baseline's",
+            f"{ours_cold:.0f} ms vs {base_cold:.0f} ms: {_ratio_text(ours_cold, base_cold)}",
+            _yes_no(ours_cold <= base_cold),
+        ]
+    )
+    for step in STEPS:
+        writes, reads = _request_range(data, OURS, step, WRITES), _request_range(data, OURS, step, READS)
+        limit_writes, limit_reads = LIMITS[step]
+        rows.append(
+            [
+                f"{step}: at most {limit_writes} write(s) and {limit_reads} read(s)",
+                f"{_range_text(writes)} write(s), {_range_text(reads)} read(s)",
+                _yes_no(writes[1] <= limit_writes and reads[1] <= limit_reads),
+            ]
+        )
+    deleted = data["contention"][-1]
+    rows.append(
+        [
+            f"{deleted['events']} parallel Deletes on one version: all SUCCESS, at most a few retries",
+            f"{deleted['statuses']}, {deleted['retries']} retries",
+            _yes_no(set(deleted["statuses"]) == {"SUCCESS"} and deleted["retries"] <= 3),
+        ]
+    )
+    rows += _synth_targets(data["synth"])
+    return ["## Targets", "", *_table(["Target", "Measured", "Met"], rows)]
+
+
+def _request_range(data: dict[str, Any], variant: str, step: str, operations: tuple[str, ...]) -> tuple[int, int]:
+    totals = [
+        sum(sample["requests"].get(operation, 0) for operation in operations)
+        for memory_mb in memory_sizes(data)
+        for sample in _events(data, variant, memory_mb, [step])
+    ]
+    return min(totals), max(totals)
+
+
+def _range_text(low_high: tuple[int, int]) -> str:
+    low, high = low_high
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def _cold_and_warm(data: dict[str, Any]) -> list[str]:
+    lines = ["## 1. Handler latency at Lambda's CPU share", ""]
+    for size in memory_sizes(data):
+        ours_cold, base_cold = cold_ms(data, OURS, size), cold_ms(data, CRHELPER_DEFAULT, size)
+        rows = [
+            [
+                "First response after a cold start, from process start",
+                f"{ours_cold:.0f}",
+                f"{base_cold:.0f}",
+                _ratio_text(ours_cold, base_cold),
+                *(f"{cold_ms(data, variant, size, 'cpu_seconds'):.0f}" for variant in (OURS, CRHELPER_DEFAULT)),
+            ]
+        ]
+        for step in STEPS:
+            ours, base = warm_ms(data, OURS, size, [step]), warm_ms(data, CRHELPER_DEFAULT, size, [step])
+            cpu = [warm_ms(data, variant, size, [step], "cpu_seconds") for variant in (OURS, CRHELPER_DEFAULT)]
+            rows.append(
+                [
+                    f"Warm {step}",
+                    f"{ours:.0f}",
+                    f"{base:.0f}",
+                    _ratio_text(ours, base),
+                    f"{cpu[0]:.0f}",
+                    f"{cpu[1]:.0f}",
+                ]
+            )
+        lines += [
+            f"At {size} MB, milliseconds (median):",
+            "",
+            *_table(
+                ["Event", OURS, CRHELPER_DEFAULT, "÷ baseline", f"CPU ms, {OURS}", f"CPU ms, {CRHELPER_DEFAULT}"],
+                rows,
+            ),
+        ]
+    return lines
+
+
+def _memory_sizes(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for size in memory_sizes(data):
+        cold = cold_ms(data, OURS, size)
+        warm = warm_ms(data, OURS, size, STEPS)
+        gigabytes = size / 1024
+        rows.append(
+            [
+                f"{size} MB",
+                f"{cold:.0f}",
+                f"{cold / 1000 * gigabytes:.3f}",
+                f"{warm:.0f}",
+                f"{warm / 1000 * gigabytes:.4f}",
+            ]
+        )
     return [
-        "## Targets",
+        "## 2. This handler's memory size: latency against GB-seconds",
+        "",
+        "Billed GB-seconds are the duration times the memory; a cold start is billed from process start "
+        "(Lambda bills the init phase of ZIP functions).",
         "",
         *_table(
-            ["Target", "Measured", "Met"],
-            ([target.what, target.measured, "yes" if target.met else "**no**"] for target in targets(run)),
+            [
+                "Memory",
+                "Cold start, first response ms",
+                "GB-s per cold start",
+                "Warm event ms (median of all steps)",
+                "GB-s per warm event",
+            ],
+            rows,
         ),
     ]
 
 
-def _synth(run: Run) -> list[str]:
-    synth = run.synth
-    counts = sorted(synth.samples[NATIVE])
+def _requests(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for step in STEPS:
+        row = [step, f"{LIMITS[step][0]} / {LIMITS[step][1]}"]
+        for variant in (OURS, CRHELPER_DEFAULT):
+            samples = [sample for size in memory_sizes(data) for sample in _events(data, variant, size, [step])]
+            fewest = min(samples, key=lambda sample: sum(sample["requests"].values()))
+            operations = ", ".join(
+                f"{name}{f' ×{count}' if count > 1 else ''}" for name, count in sorted(fewest["requests"].items())
+            )
+            totals = (
+                min(sum(sample["requests"].values()) for sample in samples),
+                max(sum(sample["requests"].values()) for sample in samples),
+            )
+            row += [_range_text(totals), operations or "none"]
+        rows.append(row)
+    return [
+        "## 3. Lambda requests per event",
+        "",
+        *_table(
+            [
+                "Event",
+                "Limit (writes / reads)",
+                f"{OURS}: requests",
+                "Operations",
+                f"{CRHELPER_DEFAULT}: requests",
+                "Operations",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _contention(data: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            phase["request_type"],
+            str(phase["events"]),
+            f"{phase['wall_time']:.2f}",
+            f"{phase['slowest_event']:.2f}",
+            str(sum(phase["requests"].values())),
+            str(MINIMUM_REQUESTS[phase["request_type"]] * phase["events"]),
+            str(phase["retries"]),
+            ", ".join(f"{name} ×{count}" for name, count in sorted(phase["requests"].items())),
+            ", ".join(f"{status} ×{count}" for status, count in phase["statuses"].items()),
+            str(phase["policy_statements"]),
+            _yes_no(phase["policy_exact"]),
+        ]
+        for phase in data["contention"]
+    ]
+    header = ["Phase", "Events", "Wall s", "Slowest event s", "Requests", "Minimum", "Retries", "Operations"]
+    return [
+        "## 4. Contention: grants on one layer version at once",
+        "",
+        *_table([*header, "Responses", "Statements after", "Policy exact"], rows),
+    ]
+
+
+# Synth: the construct against the native resource and AwsCustomResource.
+
+
+def synth_median(synth: dict[str, Any], variant: str, count: int, field: str) -> float:
+    return median([sample[field] for sample in synth["samples"][variant][str(count)]])
+
+
+def grant_counts(synth: dict[str, Any]) -> list[int]:
+    return sorted(int(count) for count in synth["samples"][NATIVE])
+
+
+def per_added_grant(synth: dict[str, Any], variant: str, field: str) -> float:
+    """The slope from the smallest to the largest N: what one more grant adds."""
+    counts = grant_counts(synth)
+    low, high = counts[0], counts[-1]
+    return (synth_median(synth, variant, high, field) - synth_median(synth, variant, low, field)) / (high - low)
+
+
+def _synth_targets(synth: dict[str, Any]) -> list[list[str]]:
+    largest = grant_counts(synth)[-1]
+    ours_bytes, native_bytes = (
+        per_added_grant(synth, variant, "template_bytes") for variant in (OUR_CONSTRUCT, NATIVE)
+    )
+    ours_resources = per_added_grant(synth, OUR_CONSTRUCT, "resources")
+    ours_asset, custom_asset = (
+        synth_median(synth, variant, largest, "asset_bytes_zipped") for variant in (OUR_CONSTRUCT, AWS_CUSTOM_RESOURCE)
+    )
+    ours_time, native_time = (synth_median(synth, variant, largest, "seconds") for variant in (OUR_CONSTRUCT, NATIVE))
+    return [
+        [
+            f"Template bytes per added grant ≤ {TEMPLATE_BYTES_LIMIT}× native",
+            f"{ours_bytes:,.0f} B vs {native_bytes:,.0f} B: {_ratio_text(ours_bytes, native_bytes)}",
+            _yes_no(ours_bytes <= TEMPLATE_BYTES_LIMIT * native_bytes),
+        ],
+        ["Resources per added grant exactly 1", f"{ours_resources:.2f}", _yes_no(ours_resources == 1)],
+        [
+            "Asset ≤ 1/10 of AwsCustomResource's (zipped)",
+            f"{ours_asset:,.0f} B vs {custom_asset:,.0f} B: 1/{custom_asset / ours_asset:.1f}",
+            _yes_no(ours_asset <= ASSET_LIMIT * custom_asset),
+        ],
+        [
+            f"Synth time ≤ {SYNTH_TIME_LIMIT}× native at N = {largest}",
+            f"{ours_time:.2f} s vs {native_time:.2f} s: {_ratio_text(ours_time, native_time)}",
+            _yes_no(ours_time <= SYNTH_TIME_LIMIT * native_time),
+        ],
+    ]
+
+
+def _synth(data: dict[str, Any]) -> list[str]:
+    synth = data["synth"]
+    counts = grant_counts(synth)
     rows = []
     for count in counts:
         native_time = synth_median(synth, NATIVE, count, "seconds")
         for variant in VARIANTS:
-            value = functools.partial(synth_median, synth, variant, count)
+
+            def value(field: str, variant: str = variant, count: int = count) -> float:
+                return synth_median(synth, variant, count, field)
+
             rows.append(
                 [
                     str(count),
@@ -295,22 +437,22 @@ def _synth(run: Run) -> list[str]:
             _ratio_text(per_added_grant(synth, variant, "template_bytes"), native_bytes),
             f"{per_added_grant(synth, variant, 'resources'):.2f}",
             f"{per_added_grant(synth, variant, 'seconds') * 1000:.2f}",
-            f"{synth.jsii_round_trips_per_grant[variant]:.1f}",
+            f"{synth['jsii_round_trips_per_grant'][variant]:.1f}",
         ]
         for variant in VARIANTS
     ]
     anatomy = [
         [variant, part.split(" ", 1)[0], part.split(" ", 1)[1], f"{size:.0f}"]
         for variant in (OUR_CONSTRUCT, NATIVE)
-        for part, size in synth.grant_anatomy[variant].items()
+        for part, size in synth["grant_anatomy"][variant].items()
     ]
     assets = [
         [variant, f"`{part}`", f"{shipped:,}", f"{stripped:,}"]
         for variant in (OUR_CONSTRUCT, AWS_CUSTOM_RESOURCE)
-        for part, (shipped, stripped) in synth.asset_anatomy[variant].items()
+        for part, (shipped, stripped) in synth["asset_anatomy"][variant].items()
     ]
     return [
-        "## 1. Synth cost vs number of grants",
+        "## 5. Synth cost vs number of grants",
         "",
         "![Synth time and template bytes against N](results.png)",
         "",
@@ -328,8 +470,7 @@ def _synth(run: Run) -> list[str]:
             ],
             rows,
         ),
-        f"What each added grant costs (slope from N = {counts[0]} to N = {counts[-1]}; jsii round trips "
-        "counted in a separate, untimed synth):",
+        f"What each added grant costs (slope from N = {counts[0]} to N = {counts[-1]}):",
         "",
         *_table(
             [
@@ -351,335 +492,7 @@ def _synth(run: Run) -> list[str]:
     ]
 
 
-def _handler(run: Run) -> list[str]:
-    handler = run.handler
-    bare = median(handler.cold_start["bare interpreter"]["process wall time"]) * 1000
-    cold_rows = [["bare interpreter (`python -c pass`)", "", "", f"{bare:.0f}"]]
-    for variant in (OURS, CRHELPER_DEFAULT):
-        metrics = handler.cold_start[variant]
-        cold_rows.append(
-            [
-                variant,
-                *(
-                    f"{median(metrics[name]) * 1000:.0f}"
-                    for name in ("import and build", "first event, from start", "process wall time")
-                ),
-            ]
-        )
-    ours_cold = handler.cold_start[OURS]
-    base_cold = handler.cold_start[CRHELPER_DEFAULT]
-    cold_rows.append(
-        [
-            "ratio (this ÷ baseline)",
-            *(
-                _ratio_text(median(ours_cold[name]), median(base_cold[name]))
-                for name in ("import and build", "first event, from start", "process wall time")
-            ),
-        ]
-    )
-    event_rows = []
-    for step in STEPS:
-        ours, base = handler.events[OURS][step], handler.events[CRHELPER_DEFAULT][step]
-        event_rows.append(
-            [
-                step,
-                f"{latency_ms(ours):.1f}",
-                _range_text(request_range(ours)),
-                operations(ours),
-                f"{latency_ms(base):.1f}",
-                _range_text(request_range(base)),
-                operations(base),
-                _ratio_text(latency_ms(ours), latency_ms(base)),
-            ]
-        )
-    lines = [
-        "## 2. Handler cost per event",
-        "",
-        "Cold start, milliseconds (median):",
-        "",
-        *_table(["", "Import and build", "First event, from process start", "Process wall time"], cold_rows),
-        "Per event, milliseconds (median) and Lambda requests:",
-        "",
-        *_table(
-            [
-                "Event",
-                "This handler ms",
-                "Requests",
-                "Operations",
-                "crhelper defaults ms",
-                "Requests",
-                "Operations",
-                "÷ baseline",
-            ],
-            event_rows,
-        ),
-    ]
-    if handler.crhelper_construction:
-        lines += [
-            f"Building a crhelper `CfnResource` (this handler builds one per event; crhelper's constructor creates "
-            f"lambda, events and logs clients): {median(handler.crhelper_construction) * 1000:.1f} ms median.",
-            "",
-        ]
-    lines += ["Sleeps and the wait a stack deletion sees:", ""]
-    rows = []
-    for variant in (OURS, CRHELPER_DEFAULT):
-        warm_up = [duration for sample in handler.warm_up[variant].values() for duration in sample.sleeps]
-        stack = handler.stack_delete.get(variant)
-        rows.append(
-            [
-                variant,
-                f"{len(warm_up)} ({sum(warm_up):.3f} s)",
-                f"{stack.latency:.2f} s" if stack else "not measured (quick run)",
-                f"{len(stack.sleeps)} ({sum(stack.sleeps):.2f} s)" if stack else "",
-            ]
-        )
-    lines += _table(
-        [
-            "Handler",
-            "Sleeps in the profiled pass of all events",
-            f"Delete with a {FUNCTION_TIMEOUT:.0f} s timeout: time until CloudFormation has its answer",
-            "Sleeps in that Delete",
-        ],
-        rows,
-    )
-    if handler.problems:
-        lines += ["**Responses that were not SUCCESS:**", "", *(f"- {problem}" for problem in handler.problems), ""]
-    return lines
-
-
-def _contention(run: Run) -> list[str]:
-    rows = [
-        [
-            phase.request_type,
-            str(sum(phase.statuses.values())),
-            f"{phase.wall_time:.2f}",
-            f"{phase.slowest_event:.2f}",
-            str(sum(phase.requests.values())),
-            str(MINIMUM_REQUESTS[phase.request_type] * sum(phase.statuses.values())),
-            str(phase.retries),
-            ", ".join(f"{name} ×{count}" for name, count in sorted(phase.requests.items())),
-            ", ".join(f"{status} ×{count}" for status, count in phase.statuses.items()),
-            str(phase.policy_statements),
-            "yes" if phase.policy_exact else "**no**",
-        ]
-        for phase in run.contention
-    ]
-    return [
-        "## 3. Contention: grants on one layer version at once",
-        "",
-        *_table(
-            [
-                "Phase",
-                "Events",
-                "Wall s",
-                "Slowest event s",
-                "Requests",
-                "Minimum",
-                "Retries",
-                "Operations",
-                "Responses",
-                "Statements after",
-                "Policy exact",
-            ],
-            rows,
-        ),
-    ]
-
-
-GRANT = "Custom::LayerVersionPermission"
-STACK_RESOURCE_QUOTA = 500  # CloudFormation's resources per stack
-
-
-def grants_per_stack(synth: SynthResults, variant: str) -> int:
-    """How many grants fit in one stack under the resource quota, beside the variant's fixed resources."""
-    per_grant = per_added_grant(synth, variant, "resources")
-    fixed = synth_median(synth, variant, min(synth.samples[variant]), "resources") - per_grant
-    return int((STACK_RESOURCE_QUOTA - fixed) // per_grant)
-
-
-def custom_resource_floor(synth: SynthResults) -> float:
-    """The bytes of the smallest custom resource that can carry one grant: its type, ServiceToken and the grant."""
-    anatomy = synth.grant_anatomy[OUR_CONSTRUCT]
-    needed = (
-        "Type",
-        "Properties.ServiceToken",
-        "Properties.LayerName",
-        "Properties.VersionNumber",
-        "Properties.StatementId",
-        "Properties.Principal",
-        "logical ID and structure",
-    )
-    return sum(anatomy[f"{GRANT} {part}"] for part in needed)
-
-
-def _reading(run: Run) -> list[str]:
-    synth, handler = run.synth, run.handler
-    largest = max(synth.samples[NATIVE])
-    time_at = {variant: synth_median(synth, variant, largest, "seconds") for variant in VARIANTS}
-    bytes_per = {variant: per_added_grant(synth, variant, "template_bytes") for variant in VARIANTS}
-    ms_per = {variant: per_added_grant(synth, variant, "seconds") * 1000 for variant in VARIANTS}
-    trips = synth.jsii_round_trips_per_grant
-    floor = custom_resource_floor(synth)
-    ours_cold, base_cold = handler.cold_start[OURS], handler.cold_start[CRHELPER_DEFAULT]
-    cold = {
-        name: (median(ours_cold[name]) * 1000, median(base_cold[name]) * 1000)
-        for name in ("import and build", "first event, from start")
-    }
-    create = latency_ms(handler.events[OURS]["Create"]), latency_ms(handler.events[CRHELPER_DEFAULT]["Create"])
-    delete = latency_ms(handler.events[OURS]["Delete"]), latency_ms(handler.events[CRHELPER_DEFAULT]["Delete"])
-    construction = median(handler.crhelper_construction) * 1000
-    created, deleted = run.contention
-    requests = {
-        step: _range_text(request_range(handler.events[OURS][step]))
-        for step in ("Create", "Delete", "Update (in place)")
-    }
-    lines = [
-        "## Reading",
-        "",
-        f"- **Synth.** At N = {largest} this construct synthesizes in {time_at[OUR_CONSTRUCT]:.2f} s, native "
-        f"CfnLayerVersionPermission in {time_at[NATIVE]:.2f} s and AwsCustomResource in "
-        f"{time_at[AWS_CUSTOM_RESOURCE]:.2f} s. The difference is per grant: {ms_per[OUR_CONSTRUCT]:.1f} ms against "
-        f"{ms_per[NATIVE]:.1f} ms and {ms_per[AWS_CUSTOM_RESOURCE]:.1f} ms. Each grant of this construct crosses "
-        f"from Python to the jsii kernel {trips[OUR_CONSTRUCT]:.0f} times; a native grant once, an "
-        f"AwsCustomResource {trips[AWS_CUSTOM_RESOURCE]:.0f} times (it does more work on the node side). The "
-        "handler function, role, log group and asset are built once per stack, so they show at N = 1 and not in "
-        "the slope.",
-        f"- **Template.** A grant adds {bytes_per[OUR_CONSTRUCT]:.0f} bytes here, {bytes_per[NATIVE]:.0f} natively "
-        f"and {bytes_per[AWS_CUSTOM_RESOURCE]:.0f} with AwsCustomResource, which also needs an IAM policy per "
-        f"grant: 2 resources per grant, so a stack holds at most {grants_per_stack(synth, AWS_CUSTOM_RESOURCE)} "
-        f"of its grants under the {STACK_RESOURCE_QUOTA}-resource quota, against "
-        f"{grants_per_stack(synth, OUR_CONSTRUCT)} of this construct's and {grants_per_stack(synth, NATIVE)} "
-        f"native ones. The smallest custom resource that can carry a grant (type, ServiceToken, the four grant "
-        f"properties) is already {floor:.0f} bytes, {floor / bytes_per[NATIVE]:.2f}× native: the "
-        "`Fn::GetAtt` ServiceToken alone is about half a native grant. The rest here is DependsOn on the "
-        "layer version's handler policy, the explicit replace and deletion policies, and ServiceTimeout.",
-        "- **Cold start.** The baseline builds its Lambda client and crhelper's lambda, events and logs clients "
-        "at import; this handler builds only its Lambda client at import, and crhelper's three inside its first "
-        "event, because it builds a CfnResource per event. Import and build: "
-        f"{cold['import and build'][0]:.0f} ms against {cold['import and build'][1]:.0f} ms; first event "
-        f"answered {cold['first event, from start'][0]:.0f} ms against {cold['first event, from start'][1]:.0f} ms "
-        "after process start.",
-        f"- **Per event.** A Create takes {create[0]:.1f} ms against {create[1]:.1f} ms, a Delete {delete[0]:.1f} ms "
-        f"against {delete[1]:.1f} ms. Building the CfnResource costs {construction:.1f} ms of every event; the "
-        f"Create's difference is {create[0] - create[1]:.1f} ms. Lambda requests: Create {requests['Create']}; "
-        f"Delete {requests['Delete']} (it reads the policy, then removes against the RevisionId it read); Update in "
-        f"place {requests['Update (in place)']} (it reads first, so that an identical statement is kept "
-        "untouched). The baseline's Delete and Update skip the read.",
-    ]
-    if handler.stack_delete:
-        ours, base = handler.stack_delete[OURS], handler.stack_delete[CRHELPER_DEFAULT]
-        lines.append(
-            f"- **Stack deletion.** With a {FUNCTION_TIMEOUT:.0f} s function timeout, CloudFormation had the "
-            f"baseline's Delete answer after {base.latency:.1f} s, {sum(base.sleeps):.1f} s of it asleep "
-            f"(crhelper's sleep_on_delete, meant to let CloudWatch Logs catch up); this handler's after "
-            f"{ours.latency:.2f} s, without a sleep. Every grant removed with the baseline holds its stack "
-            "operation, and a Lambda execution, for two minutes."
-        )
-    lines += [
-        f"- **Contention.** {sum(created.statuses.values())} Creates at once made {sum(created.requests.values())} "
-        f"requests ({created.retries} retries) and finished in {created.wall_time:.2f} s: the stand-in applies writes "
-        "to one policy one at a time, and an add without RevisionId does not conflict with another add. (It never "
-        "answers ResourceConflictException for a write in progress, which Lambda may; the handler retries it.) "
-        f"{sum(deleted.statuses.values())} Deletes at once made {sum(deleted.requests.values())} requests, "
-        f"{deleted.retries} of them retries, and the last finished after {deleted.slowest_event:.2f} s: each Delete "
-        "removes against the RevisionId it has just read, so every other removal in between fails it with "
-        "PreconditionFailed and it starts over. All responses were "
-        f"{'SUCCESS' if set(created.statuses) | set(deleted.statuses) == {'SUCCESS'} else 'not SUCCESS'}; the policy "
-        f"held {'exactly' if created.policy_exact else '**not** exactly'} the {created.policy_statements} granted "
-        f"statements after the Creates and {deleted.policy_statements} after the Deletes.",
-        "",
-    ]
-    return lines
-
-
-def _proposals(run: Run) -> list[str]:
-    synth = run.synth
-    missed = {target.key: target for target in targets(run) if not target.met}
-    largest = max(synth.samples[NATIVE])
-    parts = synth.asset_anatomy[OUR_CONSTRUCT]
-    handler_zip, handler_stripped = parts["layer_share_handler"]
-    crhelper_zip, _ = parts["crhelper"]
-    custom_asset = synth_median(synth, AWS_CUSTOM_RESOURCE, largest, "asset_bytes_zipped")
-    native_bytes = per_added_grant(synth, NATIVE, "template_bytes")
-    anatomy = synth.grant_anatomy[OUR_CONSTRUCT]
-    lines = ["## Missed targets and proposed changes", ""]
-    if not missed:
-        return [*lines, "Every target was met.", ""]
-    if "template" in missed:
-        floor = custom_resource_floor(synth)
-        lines.append(
-            f"- **Template bytes per grant** ({missed['template'].measured}). The design is the reason: one custom "
-            f"resource per grant, and no custom resource can carry a grant in less than {floor:.0f} bytes "
-            f"({floor / native_bytes:.2f}× native), so the target cannot be met while each grant stays its own "
-            f"resource (itself a target). Trimming what is optional, ServiceTimeout "
-            f"({anatomy[f'{GRANT} Properties.ServiceTimeout']:.0f} B) and the DeletionPolicy that only repeats the "
-            f"default ({anatomy[f'{GRANT} DeletionPolicy']:.0f} B), would save about "
-            f"{anatomy[f'{GRANT} Properties.ServiceTimeout'] + anatomy[f'{GRANT} DeletionPolicy']:.0f} B per grant, "
-            "and give up the five-minute failure bound. Only one custom resource per layer version carrying the "
-            "list of principals would meet 1.25×, and it would lose per-grant resources and per-grant rollback. "
-            "Proposal: keep the design, and restate the target against the smallest custom resource above rather "
-            "than against native."
-        )
-    if "asset" in missed:
-        lines.append(
-            f"- **Asset size** ({missed['asset'].measured}). crhelper is {crhelper_zip:,} B of it, and this handler "
-            "already replaces most of crhelper's request flow (`_crhelper_init`, `_wrap_function`, `_timeout`, "
-            "`_send`). Proposal: drop crhelper for the little it still provides (dispatch by RequestType and the "
-            f"timeout timer): the asset would be about {handler_zip:,} B (1/{custom_asset / handler_zip:.1f}), "
-            "and every event would stop building crhelper's three unused boto3 clients. Staging the sources "
-            f"without docstrings and comments would bring it to about {handler_stripped:,} B "
-            f"(1/{custom_asset / handler_stripped:.1f}), at the price of tracebacks whose line numbers no longer "
-            "match the repository, which we do not recommend. AwsCustomResource's asset in this aws-cdk-lib is "
-            f"one minified index.js of {custom_asset:,} B zipped that uses the AWS SDK in the Node.js runtime, not "
-            "a bundled SDK of several megabytes."
-        )
-    if "synth time" in missed:
-        smallest = min(synth.samples[NATIVE])
-        trips = synth.jsii_round_trips_per_grant
-        ms_per = {variant: per_added_grant(synth, variant, "seconds") * 1000 for variant in (OUR_CONSTRUCT, NATIVE)}
-        per_trip = (ms_per[OUR_CONSTRUCT] - ms_per[NATIVE]) / (trips[OUR_CONSTRUCT] - trips[NATIVE])
-        allowance = (SYNTH_TIME_LIMIT - 1) * synth_median(synth, NATIVE, largest, "seconds") * 1000
-        per_stack = (
-            synth_median(synth, OUR_CONSTRUCT, smallest, "seconds") - synth_median(synth, NATIVE, smallest, "seconds")
-        ) * 1000
-        lines.append(
-            f"- **Synth time at N = {largest}** ({missed['synth time'].measured}). "
-            f"{'The target cannot be met: ' if per_stack >= allowance else ''}{SYNTH_TIME_LIMIT}× native allows "
-            f"{allowance:.0f} ms more than native for the whole stack, and the stack's handler function, role, log "
-            f"group and asset take about {per_stack:.0f} ms (the difference at N = {smallest}). Per grant, the "
-            f"construct makes {trips[OUR_CONSTRUCT]:.0f} jsii round trips against native's {trips[NATIVE]:.0f}, "
-            f"each about {per_trip:.1f} ms: the grant's Construct; a "
-            "CfnResource under a Resource construct, the tree the CustomResource construct built, so that logical "
-            "IDs, `aws:cdk:path` metadata and escape hatches stay as they were; `Names.unique_resource_name` for the "
-            "default StatementId; two `apply_removal_policy` calls (UpdateReplacePolicy, then DeletionPolicy); and "
-            "`add_resource_dependency` on the handler policy. Attributes resolve on first use; the stack's handler, "
-            "its ARN and its policies are found in Python. Two more round trips could go, each at a price: the "
-            "Resource construct, which would change every grant's `aws:cdk:path` and construct tree, and the naming "
-            "call, by reimplementing aws-cdk-lib's unique-name algorithm in Python, which must then follow every "
-            "change to it. Proposal: keep the construct as it is, and restate the target as at most "
-            f"{trips[OUR_CONSTRUCT]:.0f} jsii round trips per grant."
-        )
-    for key in ("resources", "create", "delete", "sleeps", "contention"):
-        if key in missed:
-            lines.append(f"- **{missed[key].what}**: {missed[key].measured}. See the tables above.")
-    lines += [
-        "",
-        "Beyond the targets:",
-        "",
-        f"- Building crhelper's CfnResource in every event costs {median(run.handler.crhelper_construction) * 1000:.1f}"
-        " ms per event (three boto3 clients the handler never uses). Dropping crhelper, as above, removes it; so "
-        "would one helper per execution environment, at the price of the per-event isolation it was chosen for.",
-        "- Delete could make 1 request instead of 2 and never retry under contention: for a grant whose outcome is "
-        "known, the handler removes the statement whatever it contains, so reading the policy for its RevisionId "
-        "protects nothing; removing by StatementId alone, with ResourceNotFoundException meaning already absent, "
-        "gives the same result. The read and the RevisionId stay useful where the content is checked, after a "
-        "Create whose outcome was unknown.",
-        "",
-    ]
-    return lines
-
-
-def plot(path: Path, synth: SynthResults) -> None:
+def plot(path: Path, synth: dict[str, Any]) -> None:
     """Synth time and template bytes against N, one line per variant."""
     import matplotlib
 
@@ -687,7 +500,7 @@ def plot(path: Path, synth: SynthResults) -> None:
     from matplotlib import pyplot
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    counts = sorted(synth.samples[NATIVE])
+    counts = grant_counts(synth)
     figure, (time_axis, bytes_axis) = pyplot.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for variant, marker in zip(VARIANTS, ("o", "s", "^"), strict=True):
         label = f"({'abc'[VARIANTS.index(variant)]}) {variant}"
@@ -711,3 +524,8 @@ def plot(path: Path, synth: SynthResults) -> None:
         axis.legend()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)
+
+
+if __name__ == "__main__":
+    data_file = Path(sys.argv[1])
+    write_results(data_file, data_file.parent)

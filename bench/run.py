@@ -1,12 +1,15 @@
-"""Run every benchmark in one process and write RESULTS.md and results.png.
+"""Run every benchmark in one process; write the figures to results.json, then the tables of RESULTS.md.
 
-make bench                                   # the full run, about four minutes
-python -m bench.run --quick --out /tmp/b     # a tiny run that checks the machinery, in seconds
+make bench                                   # the full run, about ten minutes
+python -m bench.run --quick --out /tmp/b     # a tiny run that checks the machinery
+python -m bench.report bench/results.json    # the tables again, from the data file, without measuring
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import time
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from bench import contention_bench, handler_bench, synth_bench
 from bench.lambda_layers import plain_client
-from bench.report import Run, machine, plot, write_results
+from bench.report import machine, write_results
 from bench.standin_process import lambda_standin_process
 from tools.standins import ResponseReceiver
 
@@ -28,14 +31,14 @@ class Sizes:
 
     grant_counts: tuple[int, ...]
     synth_repetitions: int
-    cold_starts: int
-    event_repetitions: int
+    memory_sizes: tuple[int, ...]  # MB; the first is the construct's
+    cold_starts: int  # per memory size and handler
+    warm_lifecycles: int  # per cold start
     contention_grants: int
-    stack_delete: bool  # the baseline's Delete really sleeps, about two minutes
 
 
-FULL = Sizes((1, 10, 50, 200), 7, 10, 30, 25, True)
-QUICK = Sizes((1, 2), 1, 1, 1, 3, False)
+FULL = Sizes((1, 10, 50, 200), 7, (128, 256, 512, 1024), 5, 3, 25)
+QUICK = Sizes((1, 2), 1, (1024,), 1, 1, 3)
 
 
 def progress(message: str) -> None:
@@ -44,8 +47,8 @@ def progress(message: str) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, no two-minute wait: checks the machinery")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where RESULTS.md and results.png go")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the machinery")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where results.json, RESULTS.md and the plot go")
     arguments = parser.parse_args(argv)
     sizes = QUICK if arguments.quick else FULL
     started = time.perf_counter()
@@ -53,32 +56,34 @@ def main(argv: list[str]) -> None:
     with lambda_standin_process() as environment:
         os.environ.update(environment)
         receiver = ResponseReceiver().start()
-        # The handlers verify the ResponseURL's certificate, as they must against CloudFormation.
+        # The in-process contention run verifies the ResponseURL's certificate, as the handler must.
         os.environ["SSL_CERT_FILE"] = receiver.ca_file
         try:
             api = plain_client()
-            ours, baseline = handler_bench.variants()
             handler = handler_bench.run(
-                [ours, baseline],
-                receiver,
-                api,
-                sizes.event_repetitions,
-                sizes.cold_starts,
-                sizes.stack_delete,
-                progress,
+                sizes.memory_sizes, sizes.cold_starts, sizes.warm_lifecycles, receiver, api, progress
             )
             progress(f"contention: {sizes.contention_grants} grants at once")
-            contention = contention_bench.run(ours, receiver, api, sizes.contention_grants)
+            contention = contention_bench.run(receiver, api, sizes.contention_grants)
         finally:
             receiver.stop()
     synth = synth_bench.run(sizes.grant_counts, sizes.synth_repetitions, progress)
 
-    command = " ".join(["python -m bench.run", *argv])
-    run = Run(command, machine(), sizes.__dict__, time.perf_counter() - started, synth, handler, contention)
+    data = {
+        "command": " ".join(["python -m bench.run", *argv]),
+        "quick": arguments.quick,
+        "minutes": (time.perf_counter() - started) / 60,
+        "machine": machine(),
+        "sizes": dataclasses.asdict(sizes),
+        "handler": handler.as_data(),
+        "contention": contention,
+        "synth": dataclasses.asdict(synth),
+    }
     arguments.out.mkdir(parents=True, exist_ok=True)
-    write_results(arguments.out / "RESULTS.md", run)
-    plot(arguments.out / "results.png", synth)
-    progress(f"wrote {arguments.out / 'RESULTS.md'} and {arguments.out / 'results.png'}")
+    data_file = arguments.out / "results.json"
+    data_file.write_text(json.dumps(data, indent=1) + "\n")
+    write_results(data_file, arguments.out)
+    progress(f"wrote {data_file}, {arguments.out / 'RESULTS.md'} and {arguments.out / 'results.png'}")
 
 
 if __name__ == "__main__":

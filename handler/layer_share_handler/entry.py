@@ -1,8 +1,11 @@
 """Lambda entry point: crhelper's request flow, with the defaults that hurt a permission resource replaced.
 
-- a fresh helper per event, so no state leaks from one invocation into the next;
-- no sleep on Delete, no polling, INFO logging, and never the ResponseURL or the raw event in the logs;
-- exactly one response per event, with bounded, status-checked delivery;
+- a fresh helper per event, so no state leaks from one invocation into the next, built without the
+  clients crhelper's constructor makes for its polling mode;
+- no sleep on Delete, no polling, and never the ResponseURL or the raw event in the logs;
+- exactly one response per event, delivered within a bound that leaves room before Lambda's timeout;
+- every Lambda API call sized to the time left (budget.py);
+- one audit record per event (audit.py);
 - a PhysicalResourceId on failure that the rollback Delete can act on.
 """
 
@@ -18,11 +21,23 @@ import boto3
 from botocore.config import Config
 from crhelper import FAILED, CfnResource
 
-from .permissions import Deadline, OperationFailed, grant, revoke, update_in_place
+from .audit import AuditRecord, note_call, note_unanswered_call
+from .budget import CONNECT_TIMEOUT, MAX_READ_TIMEOUT, Budget, apply_read_timeout, delivery_bound
+from .permissions import (
+    ALREADY_ABSENT,
+    OperationFailed,
+    grant,
+    kept,
+    replace_statement,
+    revoke,
+    revoke_if_ours,
+    update_in_place,
+)
 from .physical_id import LayerVersion, build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
 from .protocol import CloudFormationEvent, CloudFormationResponse, LambdaContext
-from .response import DELIVERY_BUDGET, deliver, encode_within_limit
+from .response import DELIVERY_WORST_CASE, deliver, encode_within_limit
 from .rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
+from .statement import GrantStatement
 
 if TYPE_CHECKING:
     from types_boto3_lambda.client import LambdaClient
@@ -30,12 +45,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 # crhelper logs the raw event, ResponseURL included, at DEBUG: keep its loggers above that.
 logging.getLogger("crhelper").setLevel(logging.INFO)
-
-API_CONNECT_TIMEOUT = 2  # seconds
-API_READ_TIMEOUT = 8  # seconds
-# An API call may start only while its worst case, then a response delivery, still fits
-# before crhelper's own timeout timer (remaining time minus 0.5 s).
-_RESERVED_SECONDS = API_CONNECT_TIMEOUT + API_READ_TIMEOUT + DELIVERY_BUDGET + 1
 
 _client_lock = threading.Lock()
 
@@ -47,16 +56,18 @@ def handler(event: Any, context: LambdaContext) -> None:
 
 @cache
 def _cached_client(region: str) -> LambdaClient:
-    client = boto3.session.Session().client(
+    # boto3's default session: the only one in the process, so the Lambda service model is loaded once.
+    client = boto3.client(
         "lambda",
         region_name=region,
-        # Retries are ours (permissions.py), bounded by the handler's deadline.
+        # Retries are ours (permissions.py), bounded by the event's budget, which also sets each read timeout.
         config=Config(
-            connect_timeout=API_CONNECT_TIMEOUT, read_timeout=API_READ_TIMEOUT, retries={"total_max_attempts": 1}
+            connect_timeout=CONNECT_TIMEOUT, read_timeout=MAX_READ_TIMEOUT, retries={"total_max_attempts": 1}
         ),
     )
-    client.meta.events.register("after-call.lambda", _log_call)
-    client.meta.events.register("after-call-error.lambda", _log_call_error)
+    client.meta.events.register("before-call.lambda", apply_read_timeout)
+    client.meta.events.register("after-call.lambda", note_call)
+    client.meta.events.register("after-call-error.lambda", note_unanswered_call)
     return client
 
 
@@ -66,30 +77,56 @@ def lambda_client(region: str) -> LambdaClient:
         return _cached_client(region)
 
 
-def _log_call(http_response: Any, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
-    error = parsed.get("Error", {}).get("Code")
-    logger.info("Lambda %s: HTTP %s%s", model.name, http_response.status_code, f" {error}" if error else "")
-
-
-def _log_call_error(exception: Exception, context: Mapping[str, Any], **_: Any) -> None:
-    logger.info("Lambda call failed without an answer: %s", type(exception).__name__)
-
-
-def _requested_grant(event: CloudFormationEvent, context: LambdaContext) -> tuple[PermissionRequest, LayerVersion]:
-    """The validated properties, and the layer version they name (a bare name is in the function's account)."""
-    request = parse_properties(event["ResourceProperties"])
+def _requested_grant(properties: Any, context: LambdaContext) -> tuple[PermissionRequest, LayerVersion]:
+    """Validated properties, and the layer version they name (a bare name is in the function's account)."""
+    request = parse_properties(properties)
     return request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
+
+
+# What crhelper's request flow reads from the helper. Its constructor sets these too, and also builds lambda,
+# events and logs clients for its polling mode, which this handler does not use: about 150 ms per event at 128 MB.
+_CRHELPER_STATE: dict[str, Any] = {
+    "_sleep_on_delete": 0,
+    "_json_logging": False,
+    "_log_level": "INFO",
+    "_boto_level": "ERROR",
+    "_polling_interval": 2,
+    "_ssl_verify": None,
+    "_sam_local": None,
+    "_region": None,
+    "_create_func": None,
+    "_update_func": None,
+    "_delete_func": None,
+    "_poll_create_func": None,
+    "_poll_update_func": None,
+    "_poll_delete_func": None,
+    "_timer": None,
+    "_init_failed": None,
+    "_send_response": False,
+    "Status": "",
+    "Reason": "",
+    "PhysicalResourceId": "",
+    "StackId": "",
+    "RequestId": "",
+    "LogicalResourceId": "",
+    "NoEcho": False,
+    "_context": None,
+    "_response_url": "",
+}
 
 
 class _Invocation(CfnResource):
     """One event. Handlers return the PhysicalResourceId and set `Data`, as crhelper expects; they set
     `_fallback_physical_id` to what a failure or timeout must answer with."""
 
-    def __init__(self) -> None:
-        super().__init__(log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+    def __init__(self) -> None:  # crhelper's constructor is replaced, not called: see _CRHELPER_STATE
+        vars(self).update(_CRHELPER_STATE)
+        self._event = cast(CloudFormationEvent, {})
         self._responded = False
         self._response_lock = threading.Lock()
         self._fallback_physical_id = ""
+        self._delivery_seconds = DELIVERY_WORST_CASE
+        self._audit = AuditRecord("", "", "", "")
         self.Data: dict[str, str] = {}
         self.create(self._on_create)
         self.update(self._on_update)
@@ -108,11 +145,14 @@ class _Invocation(CfnResource):
         self.StackId, self.RequestId, self.LogicalResourceId = (
             _string_field(event, name) for name in ("StackId", "RequestId", "LogicalResourceId")
         )
+        remaining = context.get_remaining_time_in_millis() / 1000
+        self._delivery_seconds = delivery_bound(remaining, DELIVERY_WORST_CASE)
         physical_id = _string_field(event, "PhysicalResourceId")
         self._fallback_physical_id = physical_id or build_not_granted_id(self.RequestId)
-        logger.info(
-            "%s %s, PhysicalResourceId %s", event.get("RequestType"), self.LogicalResourceId, physical_id or "(none)"
+        self._audit = AuditRecord(
+            _string_field(event, "RequestType"), self.StackId, self.RequestId, self.LogicalResourceId
         )
+        self._audit.begin()
         problem = event_problem(event)
         if problem is not None:
             self.PhysicalResourceId = self._fallback_physical_id
@@ -153,59 +193,88 @@ class _Invocation(CfnResource):
             "NoEcho": False,
             "Data": self.Data,
         }
-        logger.info("Responding %s with PhysicalResourceId %s", body["Status"], body["PhysicalResourceId"])
-        deliver(self._response_url, encode_within_limit(body))
+        # The timer's answer gets whatever is left before Lambda stops the function.
+        seconds = self._delivery_seconds if status is None else self._context.get_remaining_time_in_millis() / 1000
+        delivered = deliver(self._response_url, encode_within_limit(body), seconds)
+        self._audit.write(body["Status"], body["Reason"], body["PhysicalResourceId"], delivered)
 
-    def _deadline(self) -> Deadline:
-        return Deadline(self._context.get_remaining_time_in_millis() / 1000 - _RESERVED_SECONDS)
+    def _budget(self) -> Budget:
+        return Budget(lambda: self._context.get_remaining_time_in_millis() / 1000, self._delivery_seconds)
 
     def _on_create(self, event: CloudFormationEvent, context: LambdaContext) -> str:
-        request, layer_version = _requested_grant(event, context)
+        request, layer_version = _requested_grant(event["ResourceProperties"], context)
+        self._audit.describe(layer_version, request, request.statement_id)
+        self._audit.RevisionIdBefore = request.revision_id
         # From here on the grant may land even if we never hear back: answer with an ID the rollback can clean up.
         self._fallback_physical_id = build_physical_id(layer_version, request.statement_id, "")
         try:
-            granted = grant(lambda_client(layer_version.region), request, layer_version, self._deadline())
+            granted = grant(lambda_client(layer_version.region), request, layer_version, self._budget())
         except OperationFailed as failure:
             if not failure.outcome_unknown:
                 self._fallback_physical_id = build_not_granted_id(self.RequestId)
             raise
-        self.Data = granted.data
+        self.Data, self._audit.Outcome, self._audit.RevisionIdAfter = granted.data, granted.outcome, granted.revision_id
         return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
 
     def _on_update(self, event: CloudFormationEvent, context: LambdaContext) -> str:
-        request, layer_version = _requested_grant(event, context)
+        request, layer_version = _requested_grant(event["ResourceProperties"], context)
+        self._audit.describe(layer_version, request, request.statement_id)
         client = lambda_client(layer_version.region)
         physical_id = event["PhysicalResourceId"]
         current = parse_physical_id(physical_id)
-        if current is not None and (current.layer_version, current.statement_id) == (
-            layer_version,
-            request.statement_id,
-        ):
-            # Same identity: keep the PhysicalResourceId, so CloudFormation sends no cleanup Delete.
-            self.Data = update_in_place(client, request, layer_version, self._deadline()).data
-            return physical_id
-        # New identity: CloudFormation deletes the old statement during cleanup, once this one is granted.
-        granted = grant(client, request, layer_version, self._deadline())
-        self.Data = granted.data
-        return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
+        if current is None or (current.layer_version, current.statement_id) != (layer_version, request.statement_id):
+            # New identity: CloudFormation deletes the old statement during cleanup, once this one is granted.
+            granted = grant(client, request, layer_version, self._budget())
+            self.Data, self._audit.Outcome = granted.data, granted.outcome
+            self._audit.RevisionIdAfter = granted.revision_id
+            return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
+        # Same identity: keep the PhysicalResourceId, so CloudFormation sends no cleanup Delete.
+        self._audit.RevisionIdBefore = current.revision_id or None
+        requested = GrantStatement.requested(request)
+        previous = _previous_grant(event, context)
+        if current.outcome_unknown or previous is None or previous[0] != layer_version:
+            # The old properties do not say what the statement holds (the rollback of a failed replacement, say).
+            granted = update_in_place(client, request, layer_version, self._budget())
+        elif previous[1] == requested:
+            granted = kept(layer_version, request, current.revision_id)  # e.g. only ServiceTimeout changed
+        elif previous[1].statement_id == requested.statement_id:
+            granted = replace_statement(client, request, layer_version, self._budget())
+        else:
+            granted = update_in_place(client, request, layer_version, self._budget())
+        self.Data, self._audit.Outcome = granted.data, granted.outcome
+        self._audit.RevisionIdAfter = granted.revision_id
+        return physical_id
 
     def _on_delete(self, event: CloudFormationEvent, context: LambdaContext) -> str:
         physical_id = event["PhysicalResourceId"]
         grant_id = parse_physical_id(physical_id)
-        if grant_id is None:
-            logger.info("PhysicalResourceId is not a grant (its Create failed): nothing to revoke")
+        if grant_id is None:  # its Create failed and granted nothing
+            self._audit.Outcome = ALREADY_ABSENT
             return physical_id
-        expected = None
-        if grant_id.outcome_unknown:
+        try:
+            expected: PermissionRequest | None = parse_properties(event.get("ResourceProperties"))
+        except InvalidProperties:
+            expected = None
+        self._audit.describe(grant_id.layer_version, expected, grant_id.statement_id)
+        self._audit.RevisionIdBefore = grant_id.revision_id or None
+        client = lambda_client(grant_id.layer_version.region)
+        if not grant_id.outcome_unknown:
+            self._audit.Outcome = revoke(client, grant_id, self._budget())
+        elif expected is None:  # a Create with invalid properties never reached Lambda
+            self._audit.Outcome = ALREADY_ABSENT
+        else:
             # The Create may or may not have landed: remove the statement only if it is the one we asked for.
-            try:
-                expected = parse_properties(event.get("ResourceProperties"))
-            except InvalidProperties:
-                logger.info("The failed Create had invalid properties, so it granted nothing")
-                return physical_id
-        outcome = revoke(lambda_client(grant_id.layer_version.region), grant_id, expected, self._deadline())
-        logger.info("Statement %s on %s: %s", grant_id.statement_id, grant_id.layer_version.arn, outcome)
+            self._audit.Outcome = revoke_if_ours(client, grant_id, expected, self._budget())
         return physical_id
+
+
+def _previous_grant(event: CloudFormationEvent, context: LambdaContext) -> tuple[LayerVersion, GrantStatement] | None:
+    """What the old properties granted, read by the same rules as the new ones; None when they are not valid."""
+    try:
+        request, layer_version = _requested_grant(event.get("OldResourceProperties"), context)
+    except InvalidProperties:
+        return None
+    return layer_version, GrantStatement.requested(request)
 
 
 def _string_field(event: Mapping[str, Any], name: str) -> str:

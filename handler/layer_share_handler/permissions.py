@@ -1,14 +1,14 @@
 """Grant, update and revoke one layer version permission: plain functions over a boto3 Lambda client.
 
-Every operation is idempotent per attempt, so a retry after a timeout or a conflict re-reads the
-policy and converges instead of duplicating or overwriting a statement.
+Each makes the fewest calls its outcome allows: a Create adds, a Delete of a grant this resource made
+removes it by StatementId, and only where nothing is known about the statement is the policy read first.
+Every attempt is idempotent, so a retry after a timeout or a conflict converges instead of duplicating
+or overwriting a statement.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from .budget import Budget, OutOfTime
 from .physical_id import GrantId, LayerVersion
 from .rules import PermissionRequest
 from .statement import GrantStatement
@@ -32,8 +33,10 @@ _THROTTLED = "TooManyRequestsException"
 # seconds to apply it: an early AccessDenied is retried too. Like 429, it means nothing was changed.
 _REFUSED = (_THROTTLED, "AccessDeniedException")
 _NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
-_FIRST_BACKOFF = 0.1  # seconds
-_MAX_BACKOFF = 2.0  # seconds
+
+# What an operation did, as the audit record names it.
+GRANTED, ADOPTED, UPDATED, KEPT = "granted", "adopted", "updated", "kept"
+REMOVED, ALREADY_ABSENT = "removed", "already absent"
 
 _HINTS = {
     "PolicyLengthExceededException": "the layer version's permissions policy is full; remove statements that are "
@@ -59,18 +62,15 @@ class _Contended(Exception):
     """Another writer got in the way (operation in progress, or the policy moved on); try again."""
 
 
-class _OutOfTime(Exception):
-    """The deadline passed in the middle of an attempt: no further call may start."""
-
-
 @dataclass(frozen=True)
 class Granted:
-    """A statement that is in place, with the policy revision after the operation."""
+    """A statement that is in place, with the policy revision after the operation, and what the operation did."""
 
     layer_version: LayerVersion
     statement_id: str
     revision_id: str
     statement: str
+    outcome: str
 
     @property
     def data(self) -> dict[str, str]:
@@ -83,86 +83,89 @@ class Granted:
         }
 
 
-class Deadline:
-    """The latest moment an API call may start; retries back off with full jitter until then.
-
-    The first call always starts: an invocation that may not make a single call can only fail.
-    """
-
-    def __init__(
-        self,
-        seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self._end = clock() + seconds
-        self._calls_started = 0
-
-    def start_call(self) -> None:
-        """Account for one API call, or raise _OutOfTime when it could not finish before the handler must answer."""
-        if self._calls_started and self._clock() >= self._end:
-            raise _OutOfTime()
-        self._calls_started += 1
-
-    def wait_before_retry(self, attempt: int) -> bool:
-        """Sleep before attempt `attempt + 1`; False when that attempt could not start in time."""
-        delay = random.uniform(0, min(_MAX_BACKOFF, _FIRST_BACKOFF * 2**attempt))
-        if self._clock() + delay >= self._end:
-            return False
-        self._sleep(delay)
-        return True
+def kept(layer_version: LayerVersion, request: PermissionRequest, revision_id: str) -> Granted:
+    """The grant as it stands, without a call: an Update that leaves the statement as it is."""
+    statement = GrantStatement.requested(request).policy_statement(layer_version)
+    return Granted(layer_version, request.statement_id, revision_id, _compact(statement), KEPT)
 
 
-def grant(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline) -> Granted:
-    """Add the statement, or adopt an identical one that is already there (a repeated Create)."""
+def grant(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget) -> Granted:
+    """Add the statement, or adopt an identical one that is already there (a repeated Create): one call."""
     return _retrying(
-        deadline,
+        budget,
         f"granting {request.statement_id} on {layer_version.arn}",
-        lambda: _add(client, request, layer_version, request.revision_id, deadline),
+        lambda: _add(client, request, layer_version, request.revision_id, budget),
     )
 
 
-def update_in_place(
-    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline
+def replace_statement(
+    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget
 ) -> Granted:
-    """Make the statement match `request`, keeping its StatementId; re-grant it if it went missing."""
+    """Swap this resource's statement for the requested one under the same StatementId: two writes, no read.
+
+    The event says what the statement held, so nothing needs reading; a statement already gone is simply added.
+    """
 
     def attempt() -> Granted:
-        statements, revision_id = read_policy(client, layer_version, deadline)
+        _remove(client, layer_version, request.statement_id, None, budget)
+        granted = _add(client, request, layer_version, None, budget)
+        return Granted(granted.layer_version, granted.statement_id, granted.revision_id, granted.statement, UPDATED)
+
+    return _retrying(budget, f"updating {request.statement_id} on {layer_version.arn}", attempt)
+
+
+def update_in_place(
+    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget
+) -> Granted:
+    """Make the statement match `request` when the event does not say what it holds: read it, then change it only
+    if it differs (at most one read and two writes); re-grant it if it went missing."""
+
+    def attempt() -> Granted:
+        statements, revision_id = read_policy(client, layer_version, budget)
         existing = statements.get(request.statement_id)
         if existing is not None and same_grant(existing, request):
-            return Granted(layer_version, request.statement_id, revision_id or "", json.dumps(existing))
+            return Granted(layer_version, request.statement_id, revision_id or "", _compact(existing), KEPT)
         if existing is not None:
-            _remove(client, layer_version, request.statement_id, revision_id, deadline)
-        return _add(client, request, layer_version, None, deadline)
+            _remove(client, layer_version, request.statement_id, revision_id, budget)
+        granted = _add(client, request, layer_version, None, budget)
+        outcome = UPDATED if existing is not None else granted.outcome
+        return Granted(granted.layer_version, granted.statement_id, granted.revision_id, granted.statement, outcome)
 
-    return _retrying(deadline, f"updating {request.statement_id} on {layer_version.arn}", attempt)
+    return _retrying(budget, f"updating {request.statement_id} on {layer_version.arn}", attempt)
 
 
-def revoke(client: LambdaClient, grant_id: GrantId, expected: PermissionRequest | None, deadline: Deadline) -> str:
-    """Remove the statement the grant names; with `expected`, only if its content matches. Says what happened."""
+def revoke(client: LambdaClient, grant_id: GrantId, budget: Budget) -> str:
+    """Remove the statement this resource granted, by StatementId: one call. Says what happened."""
+    layer_version = grant_id.layer_version
+    return _retrying(
+        budget,
+        f"revoking {grant_id.statement_id} on {layer_version.arn}",
+        lambda: _remove(client, layer_version, grant_id.statement_id, None, budget),
+    )
+
+
+def revoke_if_ours(client: LambdaClient, grant_id: GrantId, expected: PermissionRequest, budget: Budget) -> str:
+    """After a Create whose outcome was unknown: remove the statement only if it is the one this resource asked
+    for, conditioned on the RevisionId read, so that a statement put there meanwhile is never removed unseen."""
     layer_version = grant_id.layer_version
 
     def attempt() -> str:
-        statements, revision_id = read_policy(client, layer_version, deadline)
+        statements, revision_id = read_policy(client, layer_version, budget)
         existing = statements.get(grant_id.statement_id)
         if existing is None:
-            return "already absent"
-        if expected is not None and not same_grant(existing, expected):
-            return "kept: the statement there is not the one this resource asked for"
-        _remove(client, layer_version, grant_id.statement_id, revision_id, deadline)
-        return "removed"
+            return ALREADY_ABSENT
+        if not same_grant(existing, expected):
+            return KEPT
+        return _remove(client, layer_version, grant_id.statement_id, revision_id, budget)
 
-    return _retrying(deadline, f"revoking {grant_id.statement_id} on {layer_version.arn}", attempt)
+    return _retrying(budget, f"revoking {grant_id.statement_id} on {layer_version.arn}", attempt)
 
 
 def read_policy(
-    client: LambdaClient, layer_version: LayerVersion, deadline: Deadline
+    client: LambdaClient, layer_version: LayerVersion, budget: Budget
 ) -> tuple[dict[str, dict[str, Any]], str | None]:
     """The layer version's statements by Sid and the policy RevisionId; empty when there is no policy."""
-    deadline.start_call()
+    budget.start_call()
     try:
         response = client.get_layer_version_policy(
             LayerName=layer_version.layer_arn, VersionNumber=layer_version.version
@@ -185,10 +188,10 @@ def _add(
     request: PermissionRequest,
     layer_version: LayerVersion,
     revision_id: str | None,
-    deadline: Deadline,
+    budget: Budget,
 ) -> Granted:
     optional = {"OrganizationId": request.organization_id, "RevisionId": revision_id}
-    deadline.start_call()
+    budget.start_call()
     try:
         response = client.add_layer_version_permission(
             LayerName=layer_version.layer_arn,
@@ -200,16 +203,14 @@ def _add(
         )
     except ClientError as error:
         if _code(error) == "ResourceConflictException":
-            return _adopt(client, request, layer_version, deadline)
+            return _adopt(client, request, layer_version, budget)
         raise
-    return Granted(layer_version, request.statement_id, response["RevisionId"], response["Statement"])
+    return Granted(layer_version, request.statement_id, response["RevisionId"], response["Statement"], GRANTED)
 
 
-def _adopt(
-    client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, deadline: Deadline
-) -> Granted:
+def _adopt(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget) -> Granted:
     """After ResourceConflict: the StatementId exists (adopt it if identical) or another write is in progress."""
-    statements, revision_id = read_policy(client, layer_version, deadline)
+    statements, revision_id = read_policy(client, layer_version, budget)
     existing = statements.get(request.statement_id)
     if existing is None:
         raise _Contended("ResourceConflictException: another operation on the layer version's policy is in progress")
@@ -219,13 +220,14 @@ def _adopt(
             f"{json.dumps(existing)}. It was not created by this resource and is left untouched; "
             "choose another statement_id, or remove that statement first"
         )
-    return Granted(layer_version, request.statement_id, revision_id or "", json.dumps(existing))
+    return Granted(layer_version, request.statement_id, revision_id or "", _compact(existing), ADOPTED)
 
 
 def _remove(
-    client: LambdaClient, layer_version: LayerVersion, statement_id: str, revision_id: str | None, deadline: Deadline
-) -> None:
-    deadline.start_call()
+    client: LambdaClient, layer_version: LayerVersion, statement_id: str, revision_id: str | None, budget: Budget
+) -> str:
+    """Remove one statement; without `revision_id`, whatever it holds. ResourceNotFound means it is not there."""
+    budget.start_call()
     try:
         client.remove_layer_version_permission(
             LayerName=layer_version.layer_arn,
@@ -236,24 +238,32 @@ def _remove(
     except ClientError as error:
         code = _code(error)
         if code in ("PreconditionFailedException", "ResourceConflictException"):
-            raise _Contended(f"{code}: the policy changed while removing {statement_id}; re-reading it") from error
-        if code != "ResourceNotFoundException":  # already gone is what we wanted
-            raise
+            raise _Contended(f"{code}: the policy changed while removing {statement_id}") from error
+        if code == "ResourceNotFoundException":  # no such statement, policy or layer version: nothing to remove
+            return ALREADY_ABSENT
+        raise
+    return REMOVED
 
 
-def _retrying(deadline: Deadline, what: str, attempt: Callable[[], T]) -> T:
-    """Run `attempt` until it succeeds, fails for good, or the deadline leaves no room for another try."""
+def _compact(statement: dict[str, Any]) -> str:
+    """A statement as Lambda returns it in AddLayerVersionPermission's Statement: compact JSON."""
+    return json.dumps(statement, separators=(",", ":"))
+
+
+def _retrying(budget: Budget, what: str, attempt: Callable[[], T]) -> T:
+    """Run `attempt` until it succeeds, fails for good, or the budget leaves no room for another try."""
     outcome_unknown = False
     last_error = "none"
     tries = 0
     while True:
         tries += 1
+        retry_after = None
         try:
             return attempt()
-        except _OutOfTime:
+        except OutOfTime:
             raise OperationFailed(
-                f"{what} ran out of time in attempt {tries}: Lambda answered too slowly for the next call to finish "
-                f"before the handler's deadline; last error: {last_error}",
+                f"{what} ran out of time in attempt {tries}: no further Lambda call could finish before the "
+                f"response to CloudFormation must go; last error: {last_error}",
                 outcome_unknown,
             ) from None
         except _Contended as error:
@@ -262,15 +272,26 @@ def _retrying(deadline: Deadline, what: str, attempt: Callable[[], T]) -> T:
             if not _transient(error):
                 raise OperationFailed(f"{what} failed: {_describe(error)}", outcome_unknown) from error
             outcome_unknown = outcome_unknown or _code(error) not in _REFUSED
-            last_error = _describe(error)
+            retry_after = _retry_after(error)
+            last_error = _describe(error) + (f"; Lambda asked to retry after {retry_after:g} s" if retry_after else "")
         except _NETWORK_ERRORS as error:
             outcome_unknown = True
             last_error = f"{type(error).__name__}: {error}"
-        if not deadline.wait_before_retry(tries):
+        if not budget.wait_before_retry(tries, retry_after):
             raise OperationFailed(
-                f"{what} did not succeed in {tries} attempts before the handler's deadline; last error: {last_error}",
+                f"{what} did not succeed in {tries} attempts before the response to CloudFormation must go; "
+                f"last error: {last_error}",
                 outcome_unknown,
             )
+
+
+def _retry_after(error: ClientError) -> float | None:
+    """Lambda's Retry-After header on a 429, in seconds."""
+    value = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _code(error: ClientError) -> str:

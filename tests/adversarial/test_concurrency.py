@@ -120,6 +120,7 @@ def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(
     deletes, seconds = all_at_once(handle, delete_events(layer_v1, "share", physical_ids, response_url))
 
     assert successes(deletes) == PARALLEL, [outcome.body["Reason"] for outcome in deletes]
+    assert lambda_calls.started == {"RemoveLayerVersionPermission": PARALLEL}  # one call each, no retry
     after = policy(lambda_api, layer_v1)
     assert after[0] == {}
     record(f"{PARALLEL} Deletes on the same version", deletes, lambda_calls, seconds, after)

@@ -400,8 +400,13 @@ def test_the_asset_ships_no_tests_caches_dotfiles_links_or_secrets(example):
 
 
 def imported_top_level_modules(source: str) -> set[str]:
+    """What a module imports when it runs: imports under `if TYPE_CHECKING:` are for the type checker only."""
+    tree = ast.parse(source)
+    for block in [node for node in ast.walk(tree) if isinstance(node, ast.If)]:
+        if isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING":
+            block.body = []
     modules = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -110,7 +110,7 @@ def test_the_handler_is_small_python_on_arm_with_a_timeout_that_fits_its_deadlin
         {
             "Runtime": "python3.14",
             "Architectures": ["arm64"],
-            "MemorySize": 128,
+            "MemorySize": 1024,
             "Timeout": 60,
             "Handler": ENTRY_POINT,
             "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("LayerVersionPermissionHandlerLogs")}},

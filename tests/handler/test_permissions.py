@@ -11,7 +11,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from layer_share_handler.permissions import Deadline, OperationFailed, grant, revoke, update_in_place
+from layer_share_handler.budget import TIMER_MARGIN, Budget
+from layer_share_handler.permissions import (
+    OperationFailed,
+    grant,
+    kept,
+    replace_statement,
+    revoke,
+    revoke_if_ours,
+    update_in_place,
+)
 from layer_share_handler.physical_id import parse_layer_version_arn, parse_physical_id
 from layer_share_handler.rules import PermissionRequest
 
@@ -46,6 +55,11 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.now += seconds
 
+    def budget(self, seconds: float) -> Budget:
+        """A budget with `seconds` for calls: Lambda's remaining time counts down on this clock."""
+        ends = self.now + seconds + TIMER_MARGIN
+        return Budget(lambda: ends - self.now, delivery=0.0, sleep=self.sleep)
+
 
 @pytest.fixture
 def fake_time() -> FakeTime:
@@ -53,8 +67,8 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def deadline(fake_time: FakeTime) -> Deadline:
-    return Deadline(30, clock=fake_time.clock, sleep=fake_time.sleep)
+def deadline(fake_time: FakeTime) -> Budget:
+    return fake_time.budget(30)
 
 
 def stubbed_client() -> tuple:
@@ -133,21 +147,21 @@ def test_grant_retries_throttling_with_backoff(stubbed, deadline, fake_time, thr
 
 def test_grant_throttled_until_the_deadline_fails_as_throttled_and_not_granted(endless, fake_time):
     client, stubber = endless
-    deadline = Deadline(3, clock=fake_time.clock, sleep=fake_time.sleep)
+    deadline = fake_time.budget(3)
     for _ in range(200):
         error(stubber, "add_layer_version_permission", "TooManyRequestsException", 429, "Rate exceeded")
 
     with pytest.raises(OperationFailed) as failure:
         grant(client, REQUEST, LAYER_VERSION, deadline)
 
-    assert "throttled" in str(failure.value) and "deadline" in str(failure.value)
+    assert "throttled" in str(failure.value) and "before the response to CloudFormation must go" in str(failure.value)
     assert failure.value.outcome_unknown is False  # 429 means Lambda refused the request
     assert fake_time.now < 3
 
 
 def test_grant_retries_service_exception_and_marks_the_outcome_unknown_if_it_never_recovers(endless, fake_time):
     client, stubber = endless
-    deadline = Deadline(1, clock=fake_time.clock, sleep=fake_time.sleep)
+    deadline = fake_time.budget(1.6)
     for _ in range(100):
         error(stubber, "add_layer_version_permission", "ServiceException", 500)
 
@@ -251,41 +265,129 @@ def test_update_in_place_regrants_when_there_is_no_policy(stubbed, deadline):
     assert update_in_place(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
 
 
-def test_revoke_reads_then_removes_with_the_current_revision(stubbed, deadline):
+def removed(stubber: Stubber, **params: str) -> None:
+    stubber.add_response("remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", **params})
+
+
+def test_revoke_of_a_known_grant_removes_it_by_statement_id_in_one_call(stubbed, deadline):
+    client, stubber = stubbed
+    removed(stubber)
+
+    assert revoke(client, GRANT_ID, deadline) == "removed"
+
+
+@pytest.mark.parametrize(
+    "message", ["Statement share is not found in resource policy.", "No policy is associated with the given resource."]
+)
+def test_revoke_of_a_statement_that_is_not_there_reports_it_already_absent(stubbed, deadline, message):
+    client, stubber = stubbed
+    error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404, message)
+
+    assert revoke(client, GRANT_ID, deadline) == "already absent"
+
+
+def test_revoke_retries_a_remove_that_met_an_operation_in_progress(stubbed, deadline, fake_time):
+    client, stubber = stubbed
+    error(stubber, "remove_layer_version_permission", "ResourceConflictException", 409, "An update is in progress")
+    removed(stubber)
+
+    assert revoke(client, GRANT_ID, deadline) == "removed"
+    assert len(fake_time.sleeps) == 1
+
+
+def test_revoke_if_ours_reads_then_removes_with_the_current_revision(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, OURS, revision_id="rev-3")
-    stubber.add_response(
-        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-3"}
-    )
+    removed(stubber, RevisionId="rev-3")
 
-    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+    assert revoke_if_ours(client, GRANT_ID, REQUEST, deadline) == "removed"
 
 
-def test_revoke_rereads_after_precondition_failed(stubbed, deadline):
+def test_revoke_if_ours_rereads_after_precondition_failed(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, OURS, revision_id="rev-3")
     error(stubber, "remove_layer_version_permission", "PreconditionFailedException", 412)
     policy(stubber, OURS, revision_id="rev-4")
-    stubber.add_response(
-        "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-4"}
-    )
+    removed(stubber, RevisionId="rev-4")
 
-    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+    assert revoke_if_ours(client, GRANT_ID, REQUEST, deadline) == "removed"
 
 
-def test_revoke_of_a_layer_version_that_is_gone_succeeds(stubbed, deadline):
+def test_revoke_if_ours_of_a_layer_version_that_is_gone_succeeds(stubbed, deadline):
     client, stubber = stubbed
     error(stubber, "get_layer_version_policy", "ResourceNotFoundException", 404)
 
-    assert revoke(client, GRANT_ID, None, deadline) == "already absent"
+    assert revoke_if_ours(client, GRANT_ID, REQUEST, deadline) == "already absent"
 
 
-def test_revoke_racing_another_remover_succeeds(stubbed, deadline):
+def test_revoke_if_ours_racing_another_remover_succeeds(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, OURS)
     error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404)
 
-    assert revoke(client, GRANT_ID, None, deadline) == "removed"
+    assert revoke_if_ours(client, GRANT_ID, REQUEST, deadline) == "already absent"
+
+
+def test_replace_statement_removes_and_adds_without_reading(stubbed, deadline):
+    client, stubber = stubbed
+    removed(stubber)
+    added(stubber, revision_id="rev-6")
+
+    replaced = replace_statement(client, REQUEST, LAYER_VERSION, deadline)
+
+    assert (replaced.revision_id, replaced.outcome) == ("rev-6", "updated")
+
+
+def test_replace_statement_adds_a_statement_that_went_missing(stubbed, deadline):
+    client, stubber = stubbed
+    error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404)
+    added(stubber, revision_id="rev-6")
+
+    assert replace_statement(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-6"
+
+
+def test_kept_reports_the_statement_as_lambda_returns_it_without_a_call():
+    granted = kept(LAYER_VERSION, REQUEST, "rev-2")
+
+    assert granted.outcome == "kept"
+    assert granted.data == {
+        "Statement": json.dumps(OURS, separators=(",", ":")),
+        "RevisionId": "rev-2",
+        "StatementId": "share",
+        "LayerVersionArn": LAYER_VERSION.arn,
+    }
+
+
+def test_grant_waits_as_long_as_retry_after_asks(stubbed, deadline, fake_time):
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "add_layer_version_permission",
+        "TooManyRequestsException",
+        "Rate exceeded",
+        http_status_code=429,
+        response_meta={"HTTPHeaders": {"retry-after": "1.5"}},
+    )
+    added(stubber)
+
+    assert grant(client, REQUEST, LAYER_VERSION, deadline).revision_id == "rev-1"
+    assert fake_time.sleeps == [1.5]
+
+
+def test_grant_fails_at_once_when_retry_after_is_longer_than_the_time_left(stubbed, fake_time):
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "add_layer_version_permission",
+        "TooManyRequestsException",
+        "Rate exceeded",
+        http_status_code=429,
+        response_meta={"HTTPHeaders": {"retry-after": "10"}},
+    )
+
+    with pytest.raises(OperationFailed, match="retry after 10 s") as failure:
+        grant(client, REQUEST, LAYER_VERSION, fake_time.budget(5))
+
+    assert failure.value.outcome_unknown is False
+    assert fake_time.sleeps == []
 
 
 def test_grant_retries_access_denied_while_iam_applies_the_new_policy(stubbed, deadline, fake_time):
@@ -300,7 +402,7 @@ def test_grant_retries_access_denied_while_iam_applies_the_new_policy(stubbed, d
 
 def test_grant_denied_until_the_deadline_fails_as_not_granted_with_a_hint(endless, fake_time):
     client, stubber = endless
-    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
+    deadline = fake_time.budget(2)
     for _ in range(100):
         error(stubber, "add_layer_version_permission", "AccessDeniedException", 403)
 
@@ -313,46 +415,43 @@ def test_grant_denied_until_the_deadline_fails_as_not_granted_with_a_hint(endles
 
 def test_revoke_denied_until_the_deadline_is_reported_as_failed(endless, fake_time):
     client, stubber = endless
-    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
-    policy(stubber, OURS)
+    deadline = fake_time.budget(2)
     for _ in range(100):
         error(stubber, "remove_layer_version_permission", "AccessDeniedException", 403)
-        policy(stubber, OURS)
 
     with pytest.raises(OperationFailed, match="AccessDeniedException"):
-        revoke(client, GRANT_ID, None, deadline)
+        revoke(client, GRANT_ID, deadline)
 
 
 def test_revoke_that_lambda_rejects_is_reported_as_failed(stubbed, deadline):
     client, stubber = stubbed
-    policy(stubber, OURS)
     error(stubber, "remove_layer_version_permission", "InvalidParameterValueException", 400)
 
     with pytest.raises(OperationFailed, match="InvalidParameterValueException"):
-        revoke(client, GRANT_ID, None, deadline)
+        revoke(client, GRANT_ID, deadline)
 
 
 def test_revoke_throttled_until_the_deadline_is_reported_as_failed(endless, fake_time):
     client, stubber = endless
-    deadline = Deadline(2, clock=fake_time.clock, sleep=fake_time.sleep)
+    deadline = fake_time.budget(2)
     for _ in range(100):
-        error(stubber, "get_layer_version_policy", "TooManyRequestsException", 429)
+        error(stubber, "remove_layer_version_permission", "TooManyRequestsException", 429)
 
     with pytest.raises(OperationFailed, match="throttled"):
-        revoke(client, GRANT_ID, None, deadline)
+        revoke(client, GRANT_ID, deadline)
     assert fake_time.now < 2
 
 
-def test_revoke_with_expected_content_keeps_a_foreign_statement(stubbed, deadline):
+def test_revoke_if_ours_keeps_a_foreign_statement(stubbed, deadline):
     client, stubber = stubbed
     policy(stubber, FOREIGN)
 
-    assert revoke(client, GRANT_ID, REQUEST, deadline).startswith("kept")
+    assert revoke_if_ours(client, GRANT_ID, REQUEST, deadline) == "kept"
 
 
 def test_no_call_starts_after_the_deadline_even_within_one_attempt(stubbed, fake_time):
     client, stubber = stubbed
-    deadline = Deadline(5, clock=fake_time.clock, sleep=fake_time.sleep)
+    deadline = fake_time.budget(5)
     policy(stubber, FOREIGN, revision_id="rev-5")
     stubber.add_response(
         "remove_layer_version_permission", {}, {**LAYER, "StatementId": "share", "RevisionId": "rev-5"}
@@ -365,4 +464,4 @@ def test_no_call_starts_after_the_deadline_even_within_one_attempt(stubbed, fake
 
     with pytest.raises(OperationFailed, match="ran out of time in attempt 1"):
         update_in_place(client, REQUEST, LAYER_VERSION, deadline)
-    assert fake_time.now == 6  # the read and the remove started in time; the add did not start
+    assert fake_time.now == 6  # the read and the remove started in time; the add could not have finished

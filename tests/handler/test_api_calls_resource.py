@@ -1,0 +1,160 @@
+"""The fewest Lambda API calls each event can make, counted on the wire, with complete CloudFormation events.
+
+Create 1; Delete of a grant whose outcome is known 1; an in-place Update at most 2 writes and 1 read; an Update
+that leaves the grant as it is, none. Only a Delete after a Create whose outcome is unknown reads first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from tests.handler.test_layer_version_permission_resource import (
+    OTHER_PARTNER,
+    PARTNER,
+    account_statement,
+    grant_properties,
+    send,
+)
+from tools.standins import policy_statements
+
+ADD, REMOVE, READ = "AddLayerVersionPermission", "RemoveLayerVersionPermission", "GetLayerVersionPolicy"
+
+
+def test_create_makes_one_call(invoke, receiver, layer_v1, wire):
+    body = send(invoke, receiver, "Create", grant_properties(layer_v1))
+
+    assert body["Status"] == "SUCCESS"
+    assert wire.take() == Counter({ADD: 1})
+
+
+def test_delete_of_a_granted_statement_removes_it_in_one_call(invoke, receiver, lambda_api, layer_v1, wire):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    wire.take()
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert (body["Status"], body["Reason"], body["Data"]) == ("SUCCESS", "", {})
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert wire.take() == Counter({REMOVE: 1})
+    assert policy_statements(lambda_api, layer_v1) == {}
+
+
+def test_delete_of_a_statement_already_gone_is_one_call_and_succeeds(invoke, receiver, layer_v1, wire):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+    wire.take()
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
+
+    assert body["Status"] == "SUCCESS"
+    assert wire.take() == Counter({REMOVE: 1})
+
+
+def test_delete_after_a_create_whose_outcome_is_unknown_reads_then_removes(
+    invoke, receiver, lambda_api, layer_v1, wire
+):
+    send(invoke, receiver, "Create", grant_properties(layer_v1))
+    wire.take()
+
+    body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
+
+    assert body["Status"] == "SUCCESS"
+    assert wire.take() == Counter({READ: 1, REMOVE: 1})
+    assert policy_statements(lambda_api, layer_v1) == {}
+
+
+def test_delete_after_a_failed_create_makes_no_call(invoke, receiver, layer_v1, wire):
+    failed = send(invoke, receiver, "Create", grant_properties(layer_v1, Principal="everyone"))
+    wire.take()
+
+    body = send(
+        invoke,
+        receiver,
+        "Delete",
+        grant_properties(layer_v1, Principal="everyone"),
+        physical_id=failed["PhysicalResourceId"],
+    )
+
+    assert body["Status"] == "SUCCESS"
+    assert wire.take() == Counter()
+
+
+def test_update_of_the_principal_makes_two_writes_and_no_read(invoke, receiver, lambda_api, layer_v1, wire):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    wire.take()
+
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1, Principal=OTHER_PARTNER),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert wire.take() == Counter({REMOVE: 1, ADD: 1})
+    assert policy_statements(lambda_api, layer_v1) == {
+        "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER)
+    }
+
+
+def test_rollback_of_a_failed_replacement_reads_once_and_keeps_the_grant(invoke, receiver, lambda_api, layer_v1, wire):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    wire.take()
+
+    # CloudFormation swaps the properties: the old ones name another statement than the PhysicalResourceId.
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        grant_properties(layer_v1),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1, statement_id="share-partner-2"),
+    )
+
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert wire.take() == Counter({READ: 1})
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+def _as_written(layer_version_arn: str, form: str) -> dict[str, str]:
+    """The same grant as the Create's, written another way."""
+    if form == "only ServiceTimeout changed":
+        return grant_properties(layer_version_arn, ServiceTimeout="600")
+    if form == "principal as its root ARN":
+        return grant_properties(layer_version_arn, Principal=f"arn:aws:iam::{PARTNER}:root")
+    return grant_properties(layer_version_arn, LayerName=layer_version_arn.split(":")[6])  # the name, not the ARN
+
+
+@pytest.mark.parametrize(
+    "form", ["only ServiceTimeout changed", "principal as its root ARN", "LayerName as a name instead of its ARN"]
+)
+def test_update_that_leaves_the_grant_as_it_is_makes_no_call_and_keeps_the_id(
+    invoke, receiver, lambda_api, layer_v1, wire, form
+):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    wire.take()
+
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        _as_written(layer_v1, form),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
+
+    assert (body["Status"], body["Reason"]) == ("SUCCESS", "")
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert body["Data"]["RevisionId"] == created["Data"]["RevisionId"]
+    assert body["Data"]["StatementId"] == "share-partner"
+    assert body["Data"]["LayerVersionArn"] == layer_v1
+    assert json.loads(body["Data"]["Statement"]) == account_statement(layer_v1, "share-partner")
+    assert wire.take() == Counter()
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
