@@ -20,11 +20,7 @@ ARN_SHAPE = "arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
 
 @dataclass(frozen=True)
 class Prop:
-    """A prop as given, and whether its value is known at synth time.
-
-    Asked of the CDK once per value: each Token.is_unresolved is a round trip to the jsii kernel, and the checks,
-    the template and the IAM policy of every grant all need the answer (measured in bench/synth_bench.py).
-    """
+    """A prop as given, and whether its value is known at synth time (Token.is_unresolved, asked once per value)."""
 
     name: str
     value: Any
