@@ -75,7 +75,7 @@ class LayerVersionPermission(Construct):
             sid = Prop.read("statement_id", statement_id)
         grantee = Prop.read("principal", principal)
         organization = None if organization_id is None else Prop.read("organization_id", organization_id)
-        # Round trips to the jsii kernel are most of a grant's synth cost (bench/synth_bench.py: about 11 per grant,
+        # Round trips to the jsii kernel are most of a grant's synth cost (bench/synth_bench.py: 10 per grant,
         # 0.3 to 0.6 ms each): each value's Token.is_unresolved is asked once (Prop), and a grant declared right in
         # its stack skips Stack.of, which would answer the scope itself.
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
