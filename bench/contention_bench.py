@@ -17,7 +17,8 @@ from typing import Any
 
 from bench.handler_bench import EventSample, Variant, send
 from bench.lambda_layers import grant_properties, new_layer_version
-from tools.standins import ResponseReceiver, account_statement, policy_statements
+from layer_share_cli.receiver import ResponseReceiver
+from tests.standins import account_statement, policy_statements
 
 # The fewest requests each event can make: Create adds; Delete reads the policy, then removes.
 MINIMUM_REQUESTS = {"Create": 1, "Delete": 2}

@@ -21,8 +21,9 @@ from typing import Any
 
 from bench.lambda_layers import grant_properties, new_layer_version
 from bench.measure import LambdaRequests, sleeps_recorded
-from tools.cfn_protocol import LambdaContext, cfn_event
-from tools.standins import FUNCTION_ARN, REGION, ResponseReceiver, policy_statements
+from layer_share_cli.receiver import ResponseReceiver
+from tests.cfn_protocol import LambdaContext, cfn_event
+from tests.standins import FUNCTION_ARN, REGION, policy_statements
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS = "this handler"

@@ -144,18 +144,19 @@ def run_try(
     try:
         before: set[PolicyGrant] = set()
         seen: set[PolicyGrant] = set()
+        names_before: dict[tuple[str, str], str] = {}
         if previous_dir is not None:
             _publish_layer_versions(standin, previous)
             say(f"\nDeploy the previous synth, {previous_dir}: {_count(previous)}")
             play(cloudformation, stacks, previous, say)
             before = check(standin, stacks, seen, "the previous synth's deploy")
             seen |= before | stacks.declared()
+            names_before = stacks.declared_by()
         _publish_layer_versions(standin, current)
         say(f"\n{'Change to' if previous_dir is not None else 'Deploy'} {assembly_dir}: {_count(current)}")
         play(cloudformation, stacks, current, say)
         after = check(standin, stacks, seen, "the change" if previous_dir is not None else "the deploy")
-        names = stacks.declared_by()
-        say(report(before, after, names, previous_dir is not None))
+        say(report(before, after, names_before, stacks.declared_by(), previous_dir is not None))
         return TryResult(
             before, after, cloudformation.events, cloudformation.event_seconds, time.perf_counter() - started
         )
@@ -166,23 +167,32 @@ def run_try(
 
 
 def report(
-    before: set[PolicyGrant], after: set[PolicyGrant], declared_by: Mapping[tuple[str, str], str], changed: bool
+    before: set[PolicyGrant],
+    after: set[PolicyGrant],
+    names_before: Mapping[tuple[str, str], str],
+    names_after: Mapping[tuple[str, str], str],
+    changed: bool,
 ) -> str:
+    """The grants before and after as tables, each with the resource that declares it, then the diff."""
     headers = (*GRANT_HEADERS, "declared by")
 
-    def rows(grants: Iterable[PolicyGrant], prefix: str = "") -> list[list[str]]:
+    def rows(grants: Iterable[PolicyGrant], names: Mapping[tuple[str, str], str], label: str = "") -> list[list[str]]:
         return [
-            ([prefix] if prefix else [])
+            ([label] if label else [])
             + grant_cells(grant)
-            + [declared_by.get((grant.layer_version.arn, grant.statement.statement_id), "-")]
+            + [names.get((grant.layer_version.arn, grant.statement.statement_id), "-")]
             for grant in sorted(grants, key=PolicyGrant.sort_key)
         ]
 
-    diff = rows(after - before, "granted") + rows(before - after, "revoked") + rows(before & after, "kept")
+    diff = (
+        rows(after - before, names_after, "granted")
+        + rows(before - after, names_before, "revoked")
+        + rows(before & after, names_after, "kept")
+    )
     sections = []
     if changed:
-        sections += ["\nGrants before the change:", table(headers, rows(before))]
-    sections += ["\nGrants after:", table(headers, rows(after))]
+        sections += ["\nGrants before the change:", table(headers, rows(before, names_before))]
+    sections += ["\nGrants after:", table(headers, rows(after, names_after))]
     sections += ["\nDiff:", table(("", *headers), diff)]
     return "\n".join(sections)
 
@@ -194,5 +204,5 @@ def _publish_layer_versions(standin: LambdaStandIn, grants: list[DeclaredGrant])
 
 
 def _count(grants: list[DeclaredGrant]) -> str:
-    stacks = {grant.scope.path for grant in grants}
-    return f"{len(grants)} grants in {len(stacks)} stacks"
+    stacks = len({grant.scope.path for grant in grants})
+    return f"{len(grants)} grant{'s' * (len(grants) != 1)} in {stacks} stack{'s' * (stacks != 1)}"

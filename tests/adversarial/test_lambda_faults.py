@@ -15,9 +15,9 @@ from layer_share_handler.entry import lambda_client
 from tests.adversarial import figures
 from tests.adversarial.conftest import Outcome
 from tests.adversarial.fault_proxy import POLICY_FULL, SERVICE_EXCEPTION, THROTTLED, Forward, Reset, Stall
+from tests.cfn_protocol import cfn_event
 from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
-from tools.cfn_protocol import cfn_event
-from tools.standins import REGION, policy_statements
+from tests.standins import REGION, policy_statements
 
 ADD = "AddLayerVersionPermission"
 SMALL_CONTEXT = 30.0  # seconds: about 5.5 s of retries after the handler's reserve

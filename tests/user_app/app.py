@@ -46,9 +46,7 @@ class LayersStack(Stack):
         LayerVersionPermission(
             self, "ToolsToOrg", layer_version_arn=tools, principal="*", organization_id="o-zz9yy8xx7w"
         )
-        RuntimeShares(
-            self, "Runtime", runtime_version=context["runtime_version"], partner_org=context["partner_org"]
-        )
+        RuntimeShares(self, "Runtime", runtime_version=context["runtime_version"], partner_org=context["partner_org"])
 
 
 class Prod(Stage):
