@@ -26,8 +26,8 @@ class PolicyGrant:
         """Every AWS account may use the layer version."""
         return self.statement.principal == ALL_ACCOUNTS and self.statement.organization_id is None
 
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.layer_version.layer_arn, "", self.layer_version.version, self.statement.statement_id)
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.layer_version.layer_arn, self.layer_version.version, self.statement.statement_id)
 
 
 def policy_statements(client: Any, layer_version: LayerVersion) -> list[dict[str, Any]]:

@@ -110,9 +110,10 @@ class PoliciesDiffer(Exception):
     """The layer policies are not what the templates declare."""
 
 
-def check(standin: LambdaStandIn, stacks: Stacks, layer_versions: Iterable[PolicyGrant], step: str) -> set[PolicyGrant]:
-    """The grants on every layer version involved, which must be exactly the declared ones."""
-    involved = {grant.layer_version for grant in layer_versions} | {grant.layer_version for grant in stacks.declared()}
+def check(standin: LambdaStandIn, stacks: Stacks, seen: Iterable[PolicyGrant], step: str) -> set[PolicyGrant]:
+    """The grants on every layer version involved (declared now, or seen before), which must be exactly the declared
+    ones: a statement left on a version the templates no longer name counts too."""
+    involved = {grant.layer_version for grant in seen} | {grant.layer_version for grant in stacks.declared()}
     actual = read_grants(lambda version: standin.client("lambda", version.account, version.region), involved)
     declared = stacks.declared()
     if actual != declared:
