@@ -86,7 +86,7 @@ def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: Synthesize
     # Build from a copy, so the checkout gets no build/ or egg-info of its own.
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("pyproject.toml", "README.md", "constructs", "handler"):
+    for name in ("pyproject.toml", "README.md", "constructs", "handler", "cli"):
         copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
         copy(REPO / name, project / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
@@ -107,7 +107,7 @@ def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: Synthesize
     )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
-    assert packages == {"layer_share", "layer_share_handler"}
+    assert packages == {"layer_share", "layer_share_handler", "layer_share_cli"}
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
