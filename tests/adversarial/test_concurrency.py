@@ -15,9 +15,9 @@ from typing import Any
 
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome
+from tests.cfn_protocol import cfn_event
 from tests.handler.test_layer_version_permission_resource import account_statement, grant_properties
-from tools.cfn_protocol import cfn_event
-from tools.standins import publish_layer
+from tests.standins import publish_layer
 
 PARALLEL = 25
 

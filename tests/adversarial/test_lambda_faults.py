@@ -23,9 +23,9 @@ from tests.adversarial.fault_proxy import (
     Reset,
     Stall,
 )
+from tests.cfn_protocol import cfn_event
 from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
-from tools.cfn_protocol import cfn_event
-from tools.standins import REGION, policy_statements
+from tests.standins import REGION, policy_statements
 
 ADD = "AddLayerVersionPermission"
 SMALL_CONTEXT = 10.0  # seconds: 6.5 s for calls and retries
