@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
@@ -53,8 +52,9 @@ def receiver(_receiver: ResponseReceiver) -> Iterator[ResponseReceiver]:
 
 @pytest.fixture
 def lambda_api(lambda_standin: LambdaStandIn) -> Any:
-    """A plain client for arranging and inspecting the stand-in, separate from the handler's own."""
-    return boto3.client("lambda", endpoint_url=lambda_standin.endpoint_url, region_name=REGION)
+    """A plain client for arranging and inspecting the stand-in, separate from the handler's own; its keys are
+    explicit, so no test's credentials in the environment can move it to another account."""
+    return lambda_standin.client("lambda", ACCOUNT, REGION)
 
 
 @pytest.fixture

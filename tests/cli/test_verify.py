@@ -58,6 +58,8 @@ def layer_account(lambda_standin, monkeypatch) -> Any:
         monkeypatch.setenv(name.upper(), value)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.delenv("AWS_ENDPOINT_URL_LAMBDA")
+    # boto3's default session keeps the credentials it first resolved: give verify a fresh one, for this test only.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     return lambda_standin.client("lambda", LAYER_ACCOUNT, REGION)
 
 
