@@ -64,19 +64,21 @@ def distributions(tmp_path_factory: pytest.TempPathFactory) -> Distributions:
 
 @pytest.fixture(scope="session")
 def wheelhouse(distributions: Distributions, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What pip resolves for the wheel from the package index, and the build backend the sdist declares."""
+    """What pip resolves for the wheel and its `[local]` extra from the package index, and the build backend the
+    sdist declares."""
     wheelhouse = tmp_path_factory.mktemp("wheelhouse")
     build_requirements = PYPROJECT["build-system"]["requires"]
-    for requirement in (str(distributions.wheel), *build_requirements):
+    for requirement in (f"{distributions.wheel}[local]", *build_requirements):
         subprocess.run([*PIP, "download", "--dest", str(wheelhouse), requirement], check=True, timeout=600)
     return wheelhouse
 
 
 @pytest.fixture(scope="session")
-def clean_virtualenv(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
-    """Install one distribution into a new, bare virtualenv and return its interpreter."""
+def clean_virtualenv(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Install one distribution, with `extras` such as "[local]", into a new, bare virtualenv; return its
+    interpreter."""
 
-    def install(distribution: Path) -> Path:
+    def install(distribution: Path, extras: str = "") -> Path:
         venv = tmp_path_factory.mktemp("venv")
         subprocess.run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], check=True)
         python = venv / "bin" / "python"
@@ -91,7 +93,7 @@ def clean_virtualenv(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory)
                 "--no-index",
                 "--find-links",
                 str(wheelhouse),
-                str(distribution),
+                f"{distribution}{extras}",
             ],
             check=True,
             timeout=600,
