@@ -22,6 +22,7 @@ import tempfile
 import threading
 import uuid
 import zipfile
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -98,7 +99,16 @@ def _remove_layer_version_permission(self: LambdaResponse) -> tuple[int, dict, s
     return 204, {"status": 204}, ""
 
 
+def _list_layer_versions(self: LambdaResponse) -> str:
+    # Lambda takes a layer's name or its ARN here; moto 5.2.5 matches only a name, so an ARN lists nothing.
+    layer_name = self._get_param("LayerName") or unquote(self.path.rsplit("/", 2)[-2])
+    layer_versions = self.backend.list_layer_versions(layer_name.rsplit(":", 1)[-1])
+    ordered = sorted(layer_versions, key=lambda layer_version: layer_version.version, reverse=True)
+    return json.dumps({"LayerVersions": [layer_version.get_layer_version() for layer_version in ordered]})
+
+
 LambdaResponse.add_layer_version_permission = _add_layer_version_permission
+LambdaResponse.list_layer_versions = _list_layer_versions
 LambdaResponse.remove_layer_version_permission = _remove_layer_version_permission
 
 
