@@ -9,6 +9,7 @@ Optional context values:
   one published in a local stand-in to try the grants before a deploy.
 - tools_layer_arn: the layer version in another region that the stack shares; the default is a placeholder,
   so deploy with a layer version of your own.
+- tools_partner_account: the account the tools layer version is shared with (default: the partner account).
 
 Every synth runs cdk-nag's AwsSolutions checks, which fail the synth on any finding.
 """
@@ -32,7 +33,13 @@ DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
 
 class LayerShareDemoStack(Stack):
     def __init__(
-        self, scope: Construct, id: str, *, demo_layer_arn: str | None = None, tools_layer_arn: str = TOOLS_LAYER_ARN
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        demo_layer_arn: str | None = None,
+        tools_layer_arn: str = TOOLS_LAYER_ARN,
+        tools_partner_account: str = PARTNER_ACCOUNT,
     ) -> None:
         super().__init__(scope, id, description="Shares Lambda layer versions with an account and an organization")
         # Either this stack publishes the demo layer, or it shares a layer version that exists already.
@@ -42,7 +49,9 @@ class LayerShareDemoStack(Stack):
         LayerVersionSharing(
             self, "ShareDemoLayer", accounts=[PARTNER_ACCOUNT], organization_ids=[PARTNER_ORGANIZATION], **demo_layer
         )
-        LayerVersionPermission(self, "ShareToolsLayer", layer_version_arn=tools_layer_arn, principal=PARTNER_ACCOUNT)
+        LayerVersionPermission(
+            self, "ShareToolsLayer", layer_version_arn=tools_layer_arn, principal=tools_partner_account
+        )
 
     def _publish_demo_layer(self) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
@@ -53,7 +62,7 @@ class LayerShareDemoStack(Stack):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Demo layer shared by the layer-version-permission example app",
             # Publishing a new version replaces this one in the template; keeping it keeps the grants that
-            # retain_on_replace leaves on it useful for the functions still pinned to it.
+            # keep_versions leaves on it useful for the functions still pinned to it.
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -65,6 +74,7 @@ def build_app(app: App) -> LayerShareDemoStack:
         "LayerShareDemo",
         demo_layer_arn=app.node.try_get_context("demo_layer_arn"),
         tools_layer_arn=app.node.try_get_context("tools_layer_arn") or TOOLS_LAYER_ARN,
+        tools_partner_account=app.node.try_get_context("tools_partner_account") or PARTNER_ACCOUNT,
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack

@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.lambda_layers import grant_properties, new_layer_version
 from bench.measure import LambdaRequests
-from tools.cfn_protocol import LambdaContext, cfn_event
-from tools.standins import REGION, ResponseReceiver, account_statement, policy_statements
+from layer_share_cli.receiver import ResponseReceiver
+from tests.cfn_protocol import LambdaContext, cfn_event
+from tests.standins import REGION, account_statement, policy_statements
 
 # The fewest requests each event can make: a Create adds, a Delete removes.
 MINIMUM_REQUESTS = {"Create": 1, "Delete": 1}

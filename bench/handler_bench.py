@@ -23,8 +23,9 @@ from typing import Any
 
 from bench.cpu_quota import CpuQuota, cpu_quota
 from bench.lambda_layers import grant_properties, new_layer_version
-from tools.cfn_protocol import cfn_event
-from tools.standins import FUNCTION_ARN, ResponseReceiver, policy_statements
+from layer_share_cli.receiver import ResponseReceiver
+from tests.cfn_protocol import cfn_event
+from tests.standins import FUNCTION_ARN, policy_statements
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OURS = "this handler"

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from tools.standins import REGION, publish_layer
+from tests.standins import REGION, publish_layer
 
 
 def plain_client() -> Any:

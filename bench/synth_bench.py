@@ -26,8 +26,10 @@ NATIVE = "CfnLayerVersionPermission"
 AWS_CUSTOM_RESOURCE = "AwsCustomResource"
 VARIANTS = (OURS, NATIVE, AWS_CUSTOM_RESOURCE)
 ACCOUNT, REGION = "111122223333", "us-east-1"
-LAYER_VERSION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:shared:3"
 STACK_NAME = "Grants"
+# Grants spread over layer versions as a platform team's would be: one layer version's policy holds about
+# a hundred accounts (Lambda caps it at 20 KB), so N grants name N distinct versions of up to 50 layers.
+LAYERS = 50
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,30 @@ def partner(number: int) -> str:
     return f"{400000000000 + number}"
 
 
+def layer_version_arn(number: int) -> str:
+    """Grant `number`'s layer version: versions 1, 2, ... of layers shared0 to shared49, in turn."""
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:shared{number % LAYERS}:{number // LAYERS + 1}"
+
+
 def add_grants(variant: str, stack: Any, count: int) -> None:
-    """Express `count` grants of one layer version, each to its own account, the variant's way."""
+    """Express `count` grants, each on its own layer version to its own account, the variant's way."""
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import custom_resources as cr
 
     from layer_share import LayerVersionPermission
 
-    layer_arn, version = LAYER_VERSION_ARN.rsplit(":", 1)
     for number in range(count):
         account = partner(number)
+        version_arn = layer_version_arn(number)
+        layer_arn, version = version_arn.rsplit(":", 1)
         if variant == OURS:
-            LayerVersionPermission(stack, f"Grant{number}", layer_version_arn=LAYER_VERSION_ARN, principal=account)
+            LayerVersionPermission(stack, f"Grant{number}", layer_version_arn=version_arn, principal=account)
         elif variant == NATIVE:
             lambda_.CfnLayerVersionPermission(
                 stack,
                 f"Grant{number}",
                 action="lambda:GetLayerVersion",
-                layer_version_arn=LAYER_VERSION_ARN,
+                layer_version_arn=version_arn,
                 principal=account,
             )
         else:
@@ -84,10 +92,10 @@ def add_grants(variant: str, stack: Any, count: int) -> None:
                     service="Lambda",
                     action="addLayerVersionPermission",
                     parameters={**statement, "Action": "lambda:GetLayerVersion", "Principal": account},
-                    physical_resource_id=cr.PhysicalResourceId.of(f"{LAYER_VERSION_ARN}#share-{account}"),
+                    physical_resource_id=cr.PhysicalResourceId.of(f"{version_arn}#share-{account}"),
                 ),
                 on_delete=cr.AwsSdkCall(service="Lambda", action="removeLayerVersionPermission", parameters=statement),
-                policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[LAYER_VERSION_ARN]),
+                policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[version_arn]),
                 install_latest_aws_sdk=False,
             )
 

@@ -8,19 +8,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
+from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler.entry import handler
-from tools.cfn_protocol import LambdaContext
-from tools.standins import LambdaStandIn, ReceivedResponse, ResponseReceiver, publish_layer
+from tests.cfn_protocol import LambdaContext
+from tests.standins import ACCOUNT, REGION, publish_layer
 
 
 @pytest.fixture(scope="session")
 def lambda_standin() -> Iterator[LambdaStandIn]:
     standin = LambdaStandIn().start()
     saved = dict(os.environ)
-    os.environ.update(standin.environment())
+    # The handler runs in this process, so it reads its endpoint and keys from this process's environment.
+    os.environ.update(standin.handler_environment(ACCOUNT, REGION))
     yield standin
     os.environ.clear()
     os.environ.update(saved)
@@ -50,8 +52,9 @@ def receiver(_receiver: ResponseReceiver) -> Iterator[ResponseReceiver]:
 
 @pytest.fixture
 def lambda_api(lambda_standin: LambdaStandIn) -> Any:
-    """A plain client for arranging and inspecting the stand-in, separate from the handler's own."""
-    return boto3.client("lambda", endpoint_url=lambda_standin.endpoint_url, region_name="us-east-1")
+    """A plain client for arranging and inspecting the stand-in, separate from the handler's own; its keys are
+    explicit, so no test's credentials in the environment can move it to another account."""
+    return lambda_standin.client("lambda", ACCOUNT, REGION)
 
 
 @pytest.fixture
@@ -76,9 +79,9 @@ def invoke(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callabl
     return run
 
 
-# Whole directories that are slow by nature: the adversarial suite (faults, concurrency, fuzzing), the bench's
-# smoke run and the main job. Slow tests elsewhere carry @pytest.mark.slow themselves.
-SLOW_DIRECTORIES = ("adversarial", "bench", "tools")
+# Whole directories that are slow by nature: the adversarial suite (faults, concurrency, fuzzing) and the bench's
+# smoke run. Slow tests elsewhere carry @pytest.mark.slow themselves.
+SLOW_DIRECTORIES = ("adversarial", "bench")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

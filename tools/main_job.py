@@ -1,9 +1,11 @@
-"""The main job (`make run`): synthesize the example app, lint it, and deploy its grants locally.
+"""The main job (`make run`): synthesize the example app twice, lint it, and try the change with `layer-share try`.
 
-1. Start the Lambda stand-in and publish the demo layer (and the other region's layer) in it.
-2. `cdk synth` with the pinned CLI, feeding those ARNs as context; every synth runs cdk-nag's AwsSolutions checks.
-3. cfn-lint on the synthesized template.
-4. Local deploy: Create, Update in place, Update to a new layer version, Delete (tools/local_deploy.py).
+1. `cdk synth` with the pinned CLI (cdk-nag's AwsSolutions checks run in every synth) into cdk.out.previous,
+   sharing version 1 of the demo layer.
+2. `cdk synth` again into cdk.out: version 2 of the demo layer, and the tools layer shared with another account.
+3. cfn-lint on the new template.
+4. `layer-share try cdk.out --from cdk.out.previous`, as a user runs it: the previous synth deployed, then the
+   change played as CloudFormation would, against the embedded Lambda.
 """
 
 from __future__ import annotations
@@ -14,89 +16,72 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-
-from tools.local_deploy import (
-    DeployReport,
-    LocalDeployFailed,
-    next_version,
-    run_lifecycle,
-    running_standins,
-    stack_template,
-)
-from tools.standins import REGION, ResponseReceiver, publish_layer
-
 REPO = Path(__file__).resolve().parent.parent
+PREVIOUS_DIR = REPO / "cdk.out.previous"
 ASSEMBLY_DIR = REPO / "cdk.out"
-OTHER_REGION = "us-west-2"
+LAYER_ACCOUNT = "111122223333"
+DEMO_LAYER = f"arn:aws:lambda:us-east-1:{LAYER_ACCOUNT}:layer:demo"
+TOOLS_LAYER = f"arn:aws:lambda:us-west-2:{LAYER_ACCOUNT}:layer:tools:1"
+NEW_TOOLS_PARTNER = "777788889999"
 # cfn-lint: W3005 flags the DependsOn that CDK itself generates next to an implied dependency.
 CFN_LINT_IGNORED = "W3005"
+STACK = "LayerShareDemo"
+
+
+class JobFailed(Exception):
+    pass
 
 
 def step(number: int, text: str) -> None:
     print(f"\n[{number}/4] {text}", flush=True)
 
 
-def synth_environment() -> dict[str, str]:
-    """The synth needs no AWS access; leave the stand-in's fake credentials out of it."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+def synth(outdir: Path, **context: str) -> None:
+    """The pinned CLI's synth; it needs no AWS access, so no AWS settings reach it."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    arguments = [str(REPO / "node_modules/.bin/cdk"), "synth", "--quiet", "--output", str(outdir)]
+    for name, value in context.items():
+        arguments += ["-c", f"{name}={value}"]
+    if subprocess.run(arguments, cwd=REPO, env=environment).returncode != 0:
+        raise JobFailed("cdk synth failed (a cdk-nag finding fails the synth too)")
+    print(f"  {outdir.name}: {', '.join(f'{name}={value}' for name, value in context.items())}")
+
+
+def run() -> None:
+    step(1, "cdk synth (pinned CLI, cdk-nag AwsSolutions checks): the previous version")
+    synth(PREVIOUS_DIR, demo_layer_arn=f"{DEMO_LAYER}:1", tools_layer_arn=TOOLS_LAYER)
+
+    step(2, "cdk synth: a new demo layer version, and the tools layer shared with another account")
+    synth(
+        ASSEMBLY_DIR,
+        demo_layer_arn=f"{DEMO_LAYER}:2",
+        tools_layer_arn=TOOLS_LAYER,
+        tools_partner_account=NEW_TOOLS_PARTNER,
+    )
+
+    step(3, f"cfn-lint (ignoring {CFN_LINT_IGNORED})")
+    template = ASSEMBLY_DIR / f"{STACK}.template.json"
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    if subprocess.run([str(cfn_lint), "--ignore-checks", CFN_LINT_IGNORED, "--", str(template)]).returncode != 0:
+        raise JobFailed("cfn-lint found errors in the synthesized template")
+    print("  no findings")
+
+    step(4, f"layer-share try {ASSEMBLY_DIR.name} --from {PREVIOUS_DIR.name}")
+    layer_share = Path(sys.executable).parent / "layer-share"
+    command = [str(layer_share), "try", str(ASSEMBLY_DIR), "--from", str(PREVIOUS_DIR)]
+    if subprocess.run(command, cwd=REPO).returncode != 0:
+        raise JobFailed("layer-share try failed")
 
 
 def main() -> int:
     started = time.monotonic()
     try:
-        with running_standins() as receiver:
-            report = synth_lint_and_deploy(receiver)
-    except LocalDeployFailed as failure:
+        run()
+    except JobFailed as failure:
         print(f"\nFAILED: {failure}", file=sys.stderr)
         return 1
-    print(f"\nDone: {report.summary()}, whole job {time.monotonic() - started:.1f} s")
+    print(f"\nMain job done in {time.monotonic() - started:.1f} s")
     return 0
-
-
-def synth_lint_and_deploy(receiver: ResponseReceiver) -> DeployReport:
-    step(1, "Start the Lambda stand-in and publish the layers the app shares")
-    demo_layer = publish_layer(boto3.client("lambda", region_name=REGION), "demo")
-    tools_layer = publish_layer(boto3.client("lambda", region_name=OTHER_REGION), "tools")
-    print(f"  demo layer:  {demo_layer}\n  tools layer: {tools_layer}")
-
-    step(2, "cdk synth (pinned CLI) with cdk-nag AwsSolutions checks")
-    synth = subprocess.run(
-        [
-            str(REPO / "node_modules/.bin/cdk"),
-            "synth",
-            "--quiet",
-            "--output",
-            str(ASSEMBLY_DIR),
-            "-c",
-            f"demo_layer_arn={demo_layer}",
-            "-c",
-            f"tools_layer_arn={tools_layer}",
-        ],
-        cwd=REPO,
-        env=synth_environment(),
-    )
-    if synth.returncode != 0:
-        raise LocalDeployFailed("cdk synth failed (a cdk-nag finding fails the synth too)")
-    stack_name, template = stack_template(ASSEMBLY_DIR)
-    print(f"  {stack_name}: {len(template['Resources'])} resources, cdk-nag AwsSolutions: no findings")
-
-    step(3, f"cfn-lint (ignoring {CFN_LINT_IGNORED})")
-    lint = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "cfn-lint"),
-            "--ignore-checks",
-            CFN_LINT_IGNORED,
-            "--",
-            str(ASSEMBLY_DIR / f"{stack_name}.template.json"),
-        ],
-    )
-    if lint.returncode != 0:
-        raise LocalDeployFailed("cfn-lint found errors in the synthesized template")
-    print("  no findings")
-
-    step(4, "Local deploy: the handler from the synthesized asset, against the stand-in")
-    return run_lifecycle(ASSEMBLY_DIR, template, receiver, next_version)
 
 
 if __name__ == "__main__":

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
-from aws_cdk import CfnResource, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
-from layer_share_handler.rules import ALL_ACCOUNTS, organization_problem, property_problem, quote
+from layer_share_handler.rules import ALL_ACCOUNTS, quote
 
+from .app_checks import GrantFacts
 from .handler_function import PermissionHandler
+from .problems import (
+    ARN_SHAPE,
+    Problems,
+    Prop,
+    account_problem,
+    grant_problems,
+    layer_problems,
+    list_problems,
+    retention_problems,
+)
 from .target import target_for
-from .tokens import is_unresolved
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
 # instead of after CloudFormation's default of one hour.
 SERVICE_TIMEOUT_SECONDS = 5 * 60
-_ARN_SHAPE = "arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
+POLICY_SIZE_WARNING = "layer-share:LayerPolicyNearLimit"
+EMPTY_SHARING_WARNING = "layer-share:EmptySharing"
 
 
 class LayerVersionPermission(Construct):
@@ -35,20 +45,24 @@ class LayerVersionPermission(Construct):
     changing the principal or the organization updates the grant in place, revoking the old one. Set it
     explicitly when another app also grants on the same layer version from the same construct path.
 
-    A new layer version (a new ARN) replaces the grant. `retain_on_replace` (default True) then keeps the
-    grant on the old version, as it was (with the old principal, if that changed too), so that functions
-    still pinned to the old version keep working; this matters only while the old version exists, that is
-    with `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. False revokes the grant on the old version;
-    since the template then no longer names that version, the handler is allowed on every version of the
-    layer (`...:layer:<name>:*`), which cdk-nag reports as AwsSolutions-IAM5. `removal_policy` decides what
-    deleting this construct, or the stack, does to the grant.
+    A new layer version (a new ARN) replaces the grant. `keep_versions` decides which older versions of the
+    layer keep it: the newest `keep_versions` versions, counting the current one, stay shared and older ones
+    lose this grant's statement once the stack update has succeeded; None (the default) keeps every version,
+    1 revokes the old version's grant at each move. This matters only while old versions exist, that is with
+    `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. A change of principal or organization applies to every
+    version that keeps the grant.
 
-    Every concrete value is checked at synth time with the handler's own rules; a token (a principal from
-    a parameter, say) is checked by the handler at deploy time. The `allow_all_accounts` guard needs a
-    concrete principal: a token that resolves to `'*'` is not stopped.
+    `removal_policy` decides what deleting this construct, or the stack, does to the grant: DESTROY revokes it,
+    and with `revoke_retained_on_delete` (the default) also its statement on every version it kept, so a deleted
+    stack leaves no grant behind; RETAIN keeps them all.
 
-    Each distinct layer version adds one inline policy to the stack's handler role, and IAM caps a role's
-    inline policies at 10,240 characters in all: about 40 distinct layer versions per stack.
+    `cdk synth` reports every problem at once, with this construct's path: concrete values are checked with
+    the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer
+    version, a layer version policy past Lambda's size limit, a layer in another account than the stack's).
+    A token (a principal from a parameter, say) is checked by the handler at deploy time; the
+    `allow_all_accounts` guard needs a concrete principal, so a token that resolves to `'*'` is not stopped.
+
+    `node.default_child` is the `Custom::LayerVersionPermission` CfnResource, for escape hatches.
     """
 
     def __init__(
@@ -62,77 +76,95 @@ class LayerVersionPermission(Construct):
         organization_id: str | None = None,
         statement_id: str | None = None,
         allow_all_accounts: bool = False,
-        retain_on_replace: bool = True,
+        keep_versions: int | None = None,
+        revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
+        arn = named_layer_version(self, layer_version, layer_version_arn)
         if statement_id is None:
-            statement_id = Names.unique_resource_name(self, max_length=100, allowed_special_characters="-_")
-        version_arn = version_arn_of(layer_version, layer_version_arn)
-        raise_problems(
-            self,
-            [
-                *layer_problems(layer_version, layer_version_arn, version_arn),
-                *_grant_problems(principal, organization_id, statement_id, allow_all_accounts),
-            ],
-        )
-        # A grant declared right in its stack skips Stack.of, a round trip to the jsii kernel.
+            # Derived from the construct's path: known at synth time.
+            default_id = Names.unique_resource_name(self, max_length=100, allowed_special_characters="-_")
+            sid = Prop("statement_id", default_id, known=True)
+        else:
+            sid = Prop.read("statement_id", statement_id)
+        grantee = Prop.read("principal", principal)
+        organization = None if organization_id is None else Prop.read("organization_id", organization_id)
+        # Round trips to the jsii kernel are most of a grant's synth cost (bench/synth_bench.py: 10 per grant,
+        # 0.3 to 0.6 ms each): each value's Token.is_unresolved is asked once (Prop), and a grant declared right in
+        # its stack skips Stack.of, which would answer the scope itself.
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
-        target = target_for(version_arn, defined_in_same_stack=_defined_in(layer_version, stack))
         handler = PermissionHandler.of(stack)
-        properties = {
-            "LayerName": target.layer_name,
-            "VersionNumber": target.version_number,
-            "StatementId": statement_id,
-            "Principal": principal,
-            # Action is left out: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
-            **({"OrganizationId": organization_id} if organization_id is not None else {}),
-        }
-        # A CfnResource in the tree the CustomResource construct builds (Resource/Default): logical IDs,
-        # `aws:cdk:path` metadata and escape hatches stay as they were, for far fewer round trips to the jsii kernel.
-        resource = CfnResource(
-            Construct(self, "Resource"),
-            "Default",
+        bad_arn = layer_problems(arn)
+        problems = [
+            *bad_arn,
+            *grant_problems(grantee, organization, sid, allow_all_accounts),
+            *retention_problems(keep_versions),
+        ]
+        target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
+        self._resource = CfnResource(
+            self,
+            "Resource",
             type=RESOURCE_TYPE,
             properties={
                 "ServiceToken": handler.service_token,
-                # A string, as the CustomResource construct renders it.
+                # A string, as CloudFormation sends every property.
                 "ServiceTimeout": str(SERVICE_TIMEOUT_SECONDS),
-                **properties,
+                "LayerName": target.layer_name,
+                "VersionNumber": target.version_number,
+                "StatementId": sid.value,
+                "Principal": principal,
+                # No Action: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
+                **({"OrganizationId": organization_id} if organization_id is not None else {}),
+                **({"KeepVersions": str(keep_versions)} if keep_versions is not None else {}),
+                "RevokeRetainedOnDelete": "true" if revoke_retained_on_delete else "false",
             },
         )
-        # First the UpdateReplacePolicy (and a DeletionPolicy that the second call replaces): CloudFormation
-        # replaces the grant (new PhysicalResourceId) when its layer version changes. Two calls are fewer round
-        # trips to the jsii kernel than setting cfn_options.
-        resource.apply_removal_policy(RemovalPolicy.RETAIN if retain_on_replace else RemovalPolicy.DESTROY)
-        resource.apply_removal_policy(
+        # The UpdateReplacePolicy, then the DeletionPolicy alone. A new layer version is a new PhysicalResourceId,
+        # so CloudFormation replaces the grant; its cleanup Delete of the old one lets the handler prune the
+        # versions past keep_versions. Only keeping every version and revoking nothing more on delete needs no
+        # handler: CloudFormation then simply keeps the old grant.
+        retention = keep_versions is not None or revoke_retained_on_delete
+        self._resource.apply_removal_policy(RemovalPolicy.DESTROY if retention else RemovalPolicy.RETAIN)
+        self._resource.apply_removal_policy(
             removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
         )
-        resource.add_resource_dependency(handler.allow(self, target, all_versions=not retain_on_replace))
-        self._resource = resource
+        if not bad_arn:
+            problems += self._check_in_app(handler, GrantFacts(self, arn, sid, grantee, organization))
+        if problems:
+            self.node.add_validation(Problems(type(self).__name__, problems))
 
-    # The attributes are read on first use: each costs round trips to the jsii kernel, and most grants need none.
+    def _check_in_app(self, handler: PermissionHandler, grant: GrantFacts) -> list[str]:
+        """Allow the handler on the layer, and check this grant against the stack and the rest of the app."""
+        permission = handler.layer_policies.allow(grant.version_arn)
+        # CloudFormation then deletes (revokes) the grant before the policy that allows the revoke.
+        self._resource.add_resource_dependency(permission.policy)
+        findings = handler.index.add(grant)
+        for warning in findings.warnings:
+            Annotations.of(self).add_warning_v2(POLICY_SIZE_WARNING, warning)
+        problems = [account_problem(grant.version_arn, handler.account, handler.stack_path), permission.problem]
+        return [*findings.errors, *(problem for problem in problems if problem is not None)]
 
-    @cached_property
+    @property
     def ref(self) -> str:
         """The PhysicalResourceId: `<LayerVersionArn>#<StatementId>#<RevisionId>`."""
         return self._resource.ref
 
-    @cached_property
+    @property
     def statement_id(self) -> str:
         return self._attribute("StatementId")
 
-    @cached_property
+    @property
     def statement(self) -> str:
         """The statement as Lambda stored it, a JSON string."""
         return self._attribute("Statement")
 
-    @cached_property
+    @property
     def revision_id(self) -> str:
         """The layer version policy's RevisionId after the grant."""
         return self._attribute("RevisionId")
 
-    @cached_property
+    @property
     def layer_version_arn(self) -> str:
         return self._attribute("LayerVersionArn")
 
@@ -157,22 +189,31 @@ class LayerVersionSharing(Construct):
         layer_version_arn: str | None = None,
         accounts: Sequence[str] = (),
         organization_ids: Sequence[str] = (),
-        retain_on_replace: bool = True,
+        keep_versions: int | None = None,
+        revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
-        raise_problems(
-            self,
-            [
-                *layer_problems(layer_version, layer_version_arn, version_arn_of(layer_version, layer_version_arn)),
-                *_list_problems("accounts", "Principal", accounts),
-                *_list_problems("organization_ids", "OrganizationId", organization_ids),
-            ],
-        )
+        problems = [
+            *layer_problems(named_layer_version(self, layer_version, layer_version_arn)),
+            *list_problems("accounts", "Principal", accounts),
+            *list_problems("organization_ids", "OrganizationId", organization_ids),
+        ]
+        if problems:
+            # The grants would repeat these problems; synth stops anyway, so none is declared.
+            self.node.add_validation(Problems(type(self).__name__, problems))
+            accounts, organization_ids = (), ()
+        elif not accounts and not organization_ids:
+            Annotations.of(self).add_warning_v2(
+                EMPTY_SHARING_WARNING,
+                "LayerVersionSharing has no accounts and no organization_ids, so it shares nothing; "
+                "list the principals to share with, or remove it",
+            )
         common: dict[str, Any] = {
             "layer_version": layer_version,
             "layer_version_arn": layer_version_arn,
-            "retain_on_replace": retain_on_replace,
+            "keep_versions": keep_versions,
+            "revoke_retained_on_delete": revoke_retained_on_delete,
             "removal_policy": removal_policy,
         }
         self.permissions: tuple[LayerVersionPermission, ...] = (
@@ -187,93 +228,33 @@ class LayerVersionSharing(Construct):
         """One grant per account, then one per organization, in the order given."""
 
 
-def raise_problems(construct: Construct, problems: list[str]) -> None:
-    if len(problems) == 1:
-        raise ValueError(f"{type(construct).__name__} {construct.node.path}: {problems[0]}")
-    if problems:
-        listed = "".join(f"\n- {problem}" for problem in problems)
-        raise ValueError(f"{type(construct).__name__} {construct.node.path} has {len(problems)} problems:{listed}")
+def named_layer_version(
+    construct: Construct, layer_version: lambda_.ILayerVersion | None, layer_version_arn: str | None
+) -> Prop:
+    """The ARN of the layer version, as the prop that names it. A call that names it wrongly fails at once."""
 
+    def where() -> str:
+        return f"{type(construct).__name__} {construct.node.path}"
 
-def rule_problem(prop: str, cfn_name: str, value: Any) -> str | None:
-    """Check a concrete value with the handler's rule for its property; a token is checked at deploy time."""
-    if is_unresolved(value):
-        return None
-    problem = property_problem(cfn_name, value)
-    return None if problem is None else f"{prop}={quote(value)} is invalid: {problem}"
-
-
-def version_arn_of(layer_version: lambda_.ILayerVersion | None, layer_version_arn: str | None) -> Any:
-    """The ARN of the layer version a construct names. Read it once: each read of a layer's layer_version_arn
-    is a round trip to the jsii kernel, two for an imported layer version."""
-    return layer_version.layer_version_arn if layer_version is not None else layer_version_arn
-
-
-def layer_problems(layer_version: lambda_.ILayerVersion | None, layer_version_arn: str | None, arn: Any) -> list[str]:
-    """What is wrong with the layer version a construct names; `arn` is its version_arn_of."""
+    if isinstance(layer_version, str):
+        raise TypeError(
+            f"{where()}: layer_version takes an aws_lambda.ILayerVersion, got the string {quote(layer_version)}; "
+            f"pass an ARN as layer_version_arn={quote(layer_version)}"
+        )
     if (layer_version is None) == (layer_version_arn is None):
-        return [
-            "pass exactly one of layer_version (an aws_lambda.ILayerVersion) and layer_version_arn "
-            f"({_ARN_SHAPE}), got {'both' if layer_version is not None else 'neither'}"
-        ]
-    prop = "layer_version" if layer_version is not None else "layer_version_arn"
-    if is_unresolved(arn):
-        return []
-    if not isinstance(arn, str) or not arn.startswith("arn:") or arn.count(":") != 7:
-        return [f"{prop}={quote(arn)} is not a layer version ARN; expected {_ARN_SHAPE}"]
-    layer_arn, _, version = arn.rpartition(":")
-    return [
-        f"{prop}={quote(arn)} is invalid: {problem}"
-        for problem in (property_problem("LayerName", layer_arn), property_problem("VersionNumber", version))
-        if problem is not None
-    ]
-
-
-def _grant_problems(principal: Any, organization_id: Any, statement_id: Any, allow_all_accounts: bool) -> list[str]:
-    problems = [
-        rule_problem("principal", "Principal", principal),
-        None if organization_id is None else rule_problem("organization_id", "OrganizationId", organization_id),
-        rule_problem("statement_id", "StatementId", statement_id),
-    ]
-    if organization_id is not None and not is_unresolved(principal):
-        mismatch = organization_problem(principal, organization_id)
-        problems.append(None if mismatch is None else f"organization_id={quote(organization_id)}: {mismatch}")
-    public = principal == ALL_ACCOUNTS and organization_id is None
-    if public and not allow_all_accounts:
-        problems.append(
-            "principal='*' without organization_id grants every AWS account the right to use this layer version; "
-            "pass allow_all_accounts=True if that is intended, or organization_id='o-...' to share with one "
-            "organization only"
+        raise TypeError(
+            f"{where()}: pass exactly one of layer_version (an aws_lambda.ILayerVersion) and layer_version_arn "
+            f"({ARN_SHAPE}), got {'both' if layer_version is not None else 'neither'}"
         )
-    if allow_all_accounts and not public and not is_unresolved(principal):
-        problems.append(
-            f"allow_all_accounts=True applies only to principal='*' without organization_id, got "
-            f"principal={quote(principal)} and organization_id={quote(organization_id)}; remove allow_all_accounts"
+    if layer_version is None:
+        return Prop.read("layer_version_arn", layer_version_arn)
+    arn = getattr(layer_version, "layer_version_arn", None)
+    if arn is None:
+        raise TypeError(
+            f"{where()}: layer_version takes an aws_lambda.ILayerVersion, got {type(layer_version).__name__}; "
+            "pass an ARN as layer_version_arn"
         )
-    return [problem for problem in problems if problem is not None]
-
-
-def _list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]:
-    if isinstance(values, str):
-        return [f"{prop} must be a list, got the string {quote(values)}; write [{quote(values)}]"]
-    problems = []
-    for index, value in enumerate(values):
-        label = f"{prop}[{index}]"
-        if is_unresolved(value):
-            problems.append(
-                f"{label} is a token, but each grant is named after its principal, so the value must be known at "
-                "synth time; use LayerVersionPermission for a principal known only at deploy time"
-            )
-        elif value == ALL_ACCOUNTS and cfn_name == "Principal":
-            problems.append(
-                f"{label}='*' would share with every AWS account; use "
-                "LayerVersionPermission(principal='*', allow_all_accounts=True) if that is intended"
-            )
-        elif (problem := rule_problem(label, cfn_name, value)) is not None:
-            problems.append(problem)
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    problems += [f"{prop} lists {quote(value)} more than once" for value in repeated]
-    return problems
+    return Prop.read("layer_version", arn)
 
 
 def _defined_in(layer_version: lambda_.ILayerVersion | None, stack: Stack) -> bool:

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from aws_cdk import Fn
 
-from .tokens import is_unresolved
-
 # arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>
 _ARN_PARTS = 8
 _NAME, _VERSION = 6, 7
@@ -22,14 +20,14 @@ class LayerTarget:
     version_arn: str  # the layer version ARN, which IAM authorizes the handler's calls against
 
 
-def target_for(version_arn: str, *, defined_in_same_stack: bool) -> LayerTarget:
-    """Split a concrete ARN here; split a token at deploy time, with Fn::Split and Fn::Select.
+def target_for(version_arn: str, *, known: bool, defined_in_same_stack: bool) -> LayerTarget:
+    """Split a concrete (`known`) ARN here; split a token at deploy time, with Fn::Split and Fn::Select.
 
     A layer version defined in the handler's own stack lives in the handler's account and region, so its
     bare name is enough, and shortest. Any other token may name another account or region, so the layer
     ARN is rebuilt from its parts.
     """
-    if not is_unresolved(version_arn):
+    if known:
         layer_arn, _, version = version_arn.rpartition(":")
         return LayerTarget(layer_arn, version, version_arn)
     parts = Fn.split(":", version_arn, _ARN_PARTS)
@@ -40,12 +38,15 @@ def target_for(version_arn: str, *, defined_in_same_stack: bool) -> LayerTarget:
     )
 
 
-def all_versions_arn(version_arn: str) -> str:
-    """The layer ARN with a wildcard version, which IAM matches against every version of the layer.
-
-    Built only for the handler's policy, once per layer version and stack: each Fn call on a token is a
-    round trip to the jsii kernel.
-    """
-    if not is_unresolved(version_arn):
+def all_versions_arn(version_arn: str, *, known: bool) -> str:
+    """The layer ARN with a wildcard version, which IAM matches against every version of the layer."""
+    if known:
         return f"{version_arn.rpartition(':')[0]}:*"
     return Fn.join(":", [*Fn.split(":", version_arn, _ARN_PARTS)[:_VERSION], "*"])
+
+
+def layer_arn(version_arn: str, *, known: bool) -> str:
+    """The layer's ARN, without a version: what IAM authorizes lambda:ListLayerVersions against."""
+    if known:
+        return version_arn.rpartition(":")[0]
+    return Fn.join(":", Fn.split(":", version_arn, _ARN_PARTS)[:_VERSION])

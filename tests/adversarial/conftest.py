@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
+from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
+from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler import entry
 from layer_share_handler.entry import handler, lambda_client
 from tests.adversarial import figures
 from tests.adversarial.fault_proxy import FaultProxy, redirect_to
-from tools.cfn_protocol import LambdaContext
-from tools.standins import REGION, LambdaStandIn, ReceivedResponse, ResponseReceiver
+from tests.cfn_protocol import LambdaContext
+from tests.standins import REGION
 
 # Before test_security.py starts aws_cdk's jsii runtime, as `make` does: Node.js 20's end-of-life banner is noise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

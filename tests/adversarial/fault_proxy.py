@@ -36,11 +36,13 @@ class Forward:
 
 @dataclass(frozen=True)
 class Refuse:
-    """Answer with a Lambda error without passing the request on: nothing changes."""
+    """Answer with a Lambda error without passing the request on: nothing changes. With `retry_after`, the
+    answer carries a Retry-After header, as Lambda's 429 does."""
 
     status: int
     code: str
     message: str
+    retry_after: int | None = None
 
     @property
     def name(self) -> str:
@@ -73,6 +75,7 @@ Fault = Forward | Refuse | Reset | Stall
 
 FORWARD = Forward()
 THROTTLED = Refuse(429, "TooManyRequestsException", "Rate exceeded")
+THROTTLED_RETRY_AFTER_1 = Refuse(429, "TooManyRequestsException", "Rate exceeded", retry_after=1)
 SERVICE_EXCEPTION = Refuse(500, "ServiceException", "The AWS Lambda service encountered an internal error.")
 POLICY_FULL = Refuse(400, "PolicyLengthExceededException", "The final policy size is bigger than the limit.")
 
@@ -157,7 +160,10 @@ def _proxy_handler(proxy: FaultProxy) -> type:
                 self.close_connection = True
             elif isinstance(fault, Refuse):
                 error = {"Type": "User" if fault.status < 500 else "Service", "message": fault.message}
-                self._reply(fault.status, {"x-amzn-ErrorType": fault.code}, json.dumps(error).encode())
+                headers = {"x-amzn-ErrorType": fault.code}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+                self._reply(fault.status, headers, json.dumps(error).encode())
             else:
                 if fault.delay:
                     proxy._release.wait(fault.delay)

@@ -15,9 +15,9 @@ from typing import Any
 
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome
+from tests.cfn_protocol import cfn_event
 from tests.handler.test_layer_version_permission_resource import account_statement, grant_properties
-from tools.cfn_protocol import cfn_event
-from tools.standins import publish_layer
+from tests.standins import publish_layer
 
 PARALLEL = 25
 
@@ -120,6 +120,7 @@ def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(
     deletes, seconds = all_at_once(handle, delete_events(layer_v1, "share", physical_ids, response_url))
 
     assert successes(deletes) == PARALLEL, [outcome.body["Reason"] for outcome in deletes]
+    assert lambda_calls.started == {"RemoveLayerVersionPermission": PARALLEL}  # one call each, no retry
     after = policy(lambda_api, layer_v1)
     assert after[0] == {}
     record(f"{PARALLEL} Deletes on the same version", deletes, lambda_calls, seconds, after)

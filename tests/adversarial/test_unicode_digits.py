@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cfn_protocol import cfn_event
 from tests.handler.test_layer_version_permission_resource import grant_properties
-from tools.cfn_protocol import cfn_event
 
 LAYER_VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:lookalike:1"
 FULLWIDTH_ACCOUNT = "１２３４５６７８９０１２"

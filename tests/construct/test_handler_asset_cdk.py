@@ -1,5 +1,6 @@
-"""The handler's code asset: only the handler and crhelper sources, the same hash wherever it is synthesized,
-and built from the installed package, so that it works from a wheel in someone else's CDK app."""
+"""The handler's code asset: only the handler and crhelper sources, the same hash wherever it is synthesized.
+
+The same asset from an installed wheel or sdist in a bare virtualenv: tests/packaging."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -79,53 +78,3 @@ def test_the_asset_hash_is_the_same_from_another_copy_of_the_sources(example: Sy
         assert Path(file).is_relative_to(sources), name
     assert synthesized["asset_hash"] == example.function_asset_hash()
     assert synthesized["asset_files"] == expected_asset_files()
-
-
-@pytest.mark.slow
-def test_the_built_wheel_synthesizes_from_a_fresh_virtualenv(example: SynthesizedApp, tmp_path: Path) -> None:
-    # Build from a copy, so the checkout gets no build/ or egg-info of its own.
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("pyproject.toml", "README.md", "constructs", "handler"):
-        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
-        copy(REPO / name, project / name)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run(
-        [
-            *pip,
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--wheel-dir",
-            str(tmp_path / "dist"),
-            str(project),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
-    packages = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
-    assert packages == {"layer_share", "layer_share_handler"}
-
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    venv_python = venv / "bin" / "python"
-    # The pinned dependencies, from the project's environment without a network. A .pth line only adds a path:
-    # it does not run the project's own .pth files, so its editable install of this library stays out.
-    site_packages = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
-    (site_packages / "project_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [*pip, "--python", str(venv_python), "install", "--no-deps", "--no-index", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-    synthesized = synth_small_stack(str(venv_python), tmp_path)
-
-    assert Path(synthesized["imported_from"]["layer_share"]).is_relative_to(site_packages)
-    assert Path(synthesized["imported_from"]["layer_share_handler"]).is_relative_to(site_packages)
-    assert synthesized["asset_files"] == expected_asset_files()
-    assert synthesized["asset_hash"] == example.function_asset_hash()

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Match, Template
 from constructs import Construct
 from layer_share import LayerVersionPermission, LayerVersionSharing
 from layer_share_handler import ENTRY_POINT
-from layer_share_handler.rules import RULES, property_problem
+from layer_share_handler.rules import RULES
 
 from .conftest import REPO, cdk_json_context, resources_of
 
@@ -24,6 +24,7 @@ TOOLS_7 = "arn:aws:lambda:eu-west-1:111122223333:layer:tools:7"
 LAYER_ACTIONS = [
     "lambda:AddLayerVersionPermission",
     "lambda:GetLayerVersionPolicy",
+    "lambda:ListLayerVersions",
     "lambda:RemoveLayerVersionPermission",
 ]
 
@@ -47,8 +48,8 @@ class Grants:
         return self.stack.resolve(self.stack.get_logical_id(construct.node.default_child))
 
     def grant(self, path: str) -> dict[str, Any]:
-        """The Custom::LayerVersionPermission resource of the grant at `path`."""
-        return self.resources[self.logical_id(f"{path}/Resource")]
+        """The Custom::LayerVersionPermission resource of the grant at `path`: its default child."""
+        return self.resources[self.logical_id(path)]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
     stack = cdk.Stack(app, "Grants")
     layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "app_assets" / "demo_layer")))
     LayerVersionPermission(stack, "ToAccount", layer_version=layer, principal="123456789012")
-    LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", retain_on_replace=False)
+    LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", keep_versions=1)
     LayerVersionSharing(
         stack,
         "Sharing",
@@ -70,7 +71,7 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
         "Imported",
         layer_version_arn=TOOLS_7,
         principal="arn:aws:iam::123456789012:root",
-        retain_on_replace=False,
+        keep_versions=3,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     LayerVersionPermission(
@@ -83,14 +84,13 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
     return Grants(stack, Template.from_stack(stack))
 
 
-def layer_policies(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The handler's layer policies by logical ID: name -> the one Resource their statement names."""
+def layer_policies(resources: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    """The handler's layer policies by logical ID: name -> the Resources their one statement names."""
     policies = {}
-    for name, body in resources_of({"Resources": resources}, "AWS::IAM::Policy").items():
-        for statement in body["Properties"]["PolicyDocument"]["Statement"]:
-            if any(action.startswith("lambda:") for action in statement["Action"]):
-                assert statement["Action"] == LAYER_ACTIONS
-                policies[name] = statement["Resource"]
+    for name, body in resources_of({"Resources": resources}, "AWS::IAM::ManagedPolicy").items():
+        (statement,) = body["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Action"] == LAYER_ACTIONS
+        policies[name] = statement["Resource"]
     return policies
 
 
@@ -110,7 +110,7 @@ def test_the_handler_is_small_python_on_arm_with_a_timeout_that_fits_its_deadlin
         {
             "Runtime": "python3.14",
             "Architectures": ["arm64"],
-            "MemorySize": 128,
+            "MemorySize": 1024,
             "Timeout": 60,
             "Handler": ENTRY_POINT,
             "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("LayerVersionPermissionHandlerLogs")}},
@@ -137,52 +137,60 @@ def test_the_handler_logs_to_its_own_log_group_with_retention(grants: Grants) ->
     )
 
 
-def test_the_handler_role_has_no_managed_policies(grants: Grants) -> None:
-    (role,) = resources_of({"Resources": grants.resources}, "AWS::IAM::Role").values()
+def test_the_handler_role_is_for_lambda_only_with_its_layer_policies_attached(grants: Grants) -> None:
+    ((role_id, role),) = resources_of({"Resources": grants.resources}, "AWS::IAM::Role").items()
     assert "ManagedPolicyArns" not in role["Properties"]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     ]
+    for body in resources_of({"Resources": grants.resources}, "AWS::IAM::ManagedPolicy").values():
+        assert body["Properties"]["Roles"] == [{"Ref": role_id}]
 
 
-def in_stack_layer_versions(grants: Grants) -> dict[str, Any]:
-    """IAM's name for every version of the in-stack layer: its ARN with the version replaced by a wildcard."""
-    split = {"Fn::Split": [":", {"Ref": grants.logical_id("Layer")}]}
+def every_version_of(version_arn: Any) -> Any:
+    """IAM's name for every version of a layer: its layer version ARN with the version replaced by a wildcard."""
+    if isinstance(version_arn, str):
+        return version_arn.rpartition(":")[0] + ":*"
+    split = {"Fn::Split": [":", version_arn]}
     return {"Fn::Join": [":", [*({"Fn::Select": [i, split]} for i in range(7)), "*"]]}
 
 
-def test_layer_actions_are_allowed_only_on_the_granted_layer_versions(grants: Grants) -> None:
-    resources = sorted(json.dumps(resource, sort_keys=True) for resource in layer_policies(grants.resources).values())
-    assert resources == sorted(
-        json.dumps(resource, sort_keys=True)
-        for resource in (
-            {"Ref": grants.logical_id("Layer")},  # shared by the four grants on the in-stack layer
-            TOOLS_7,
+def the_layer_of(version_arn: Any) -> Any:
+    """The layer's own ARN, which IAM authorizes lambda:ListLayerVersions against."""
+    if isinstance(version_arn, str):
+        return version_arn.rpartition(":")[0]
+    split = {"Fn::Split": [":", version_arn]}
+    return {"Fn::Join": [":", [{"Fn::Select": [i, split]} for i in range(7)]]}
+
+
+def test_layer_actions_are_allowed_on_every_version_of_the_declared_layers_and_nothing_else(grants: Grants) -> None:
+    resources = [resource for listed in layer_policies(grants.resources).values() for resource in listed]
+    assert sorted(json.dumps(resource, sort_keys=True) for resource in resources) == sorted(
+        json.dumps(named(version_arn), sort_keys=True)
+        for named in (every_version_of, the_layer_of)
+        for version_arn in (
+            {"Ref": grants.logical_id("Layer")},  # the in-stack layer, whatever its version: five grants
+            TOOLS_7,  # two grants
             {"Ref": "ToolsLayerVersionArn"},
-            # retain_on_replace=False: the handler must revoke the grant on a version the template no longer names
-            "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
-            in_stack_layer_versions(grants),
         )
     )
-    assert "*" not in layer_policies(grants.resources).values()
 
 
-def test_each_grant_depends_on_the_policy_for_its_layer_version(grants: Grants) -> None:
+def test_each_grant_depends_on_the_policy_that_names_its_layer(grants: Grants) -> None:
     """So that removing a grant revokes it before its permission goes: CloudFormation deletes dependents first."""
     policies = layer_policies(grants.resources)
     expected = {
         "ToAccount": {"Ref": grants.logical_id("Layer")},
+        "RevokingOld": {"Ref": grants.logical_id("Layer")},
         "Sharing/Account111111111111": {"Ref": grants.logical_id("Layer")},
         "Sharing/Organizationo-a1b2c3d4e5": {"Ref": grants.logical_id("Layer")},
-        "Imported": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:*",
-        "RevokingOld": in_stack_layer_versions(grants),
+        "Imported": TOOLS_7,
         "Public": TOOLS_7,
         "FromParameter": {"Ref": "ToolsLayerVersionArn"},
     }
-    for path, resource in expected.items():
-        grant = grants.grant(path)
-        (policy,) = [name for name in grant["DependsOn"] if name in policies]
-        assert policies[policy] == resource, path
+    for path, version_arn in expected.items():
+        (policy,) = [name for name in grants.grant(path)["DependsOn"] if name in policies]
+        assert every_version_of(version_arn) in policies[policy], path
 
 
 def test_the_custom_resource_fails_within_minutes_rather_than_an_hour(grants: Grants) -> None:
@@ -201,6 +209,7 @@ def test_an_in_stack_layer_is_sent_as_its_bare_name_and_version_split_from_its_a
         "VersionNumber",
         "StatementId",
         "Principal",
+        "RevokeRetainedOnDelete",
     }
 
 
@@ -239,20 +248,35 @@ def test_sharing_creates_one_grant_per_account_and_organization(grants: Grants) 
     assert principals == [("*", "o-a1b2c3d4e5"), ("111111111111", None), ("222222222222", None)]
 
 
-def test_by_default_a_replaced_grant_is_retained_and_a_deleted_grant_revoked(grants: Grants) -> None:
+def test_by_default_every_version_is_kept_and_a_deleted_grant_revokes_them_all(grants: Grants) -> None:
     resource = grants.grant("ToAccount")
-    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Retain", "Delete")
+    # CloudFormation sends the cleanup Delete of a replaced grant; the handler keeps every version.
+    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Delete", "Delete")
+    assert "KeepVersions" not in resource["Properties"]
+    assert resource["Properties"]["RevokeRetainedOnDelete"] == "true"
 
 
-def test_retain_on_replace_and_removal_policy_map_to_the_cloudformation_policies(grants: Grants) -> None:
+def test_keep_versions_and_removal_policy_reach_the_handler_and_cloudformation(grants: Grants) -> None:
     resource = grants.grant("Imported")
     assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Delete", "Retain")
+    assert resource["Properties"]["KeepVersions"] == "3"
+
+
+def test_keeping_every_version_and_revoking_only_the_current_one_needs_no_cleanup_delete(synth_stack: Callable) -> None:
+    template = synth_stack(
+        lambda stack: LayerVersionPermission(
+            stack, "Share", layer_version_arn=TOOLS_7, principal="123456789012", revoke_retained_on_delete=False
+        )
+    )
+    ((_, resource),) = resources_of(template.to_json(), "Custom::LayerVersionPermission").items()
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert resource["Properties"]["RevokeRetainedOnDelete"] == "false"
 
 
 def test_the_attributes_read_the_handler_data(tmp_path_factory: pytest.TempPathFactory) -> None:
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path_factory.mktemp("attributes"))), "Attributes")
     grant = LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal="123456789012")
-    logical_id = stack.resolve(stack.get_logical_id(grant.node.find_child("Resource").node.default_child))
+    logical_id = stack.resolve(stack.get_logical_id(grant.node.default_child))
     assert stack.resolve(grant.ref) == {"Ref": logical_id}
     for attribute, name in [
         (grant.statement_id, "StatementId"),
@@ -274,7 +298,7 @@ def test_each_stack_gets_its_own_single_handler(tmp_path_factory: pytest.TempPat
 
 
 # The default StatementId: a security property. A principal change must update the grant in place
-# (revoke the old principal, grant the new one), never replace it, which retain_on_replace would keep.
+# (revoke the old principal, grant the new one), never replace it: a replaced grant may be kept on its version.
 
 
 def statement_id_of(synth_stack: Callable, **grant: Any) -> tuple[str, str]:
@@ -307,115 +331,3 @@ def test_a_default_statement_id_fits_the_rule_however_deep_the_construct(
     ((_, body),) = resources_of(Template.from_stack(stack).to_json(), "Custom::LayerVersionPermission").items()
     statement_id = body["Properties"]["StatementId"]
     assert len(statement_id) <= 100 and re.fullmatch(RULES["StatementId"].pattern, statement_id)
-
-
-# Synth-time validation: every concrete value is checked with the handler's own rules, and the error
-# names the prop, the value and the rule.
-
-
-def declare_grant(**props: Any) -> None:
-    stack = cdk.Stack(cdk.App(), "Validation")
-    LayerVersionPermission(stack, "Share", **{"layer_version_arn": TOOLS_7, "principal": "123456789012", **props})
-
-
-@pytest.mark.parametrize(
-    ("props", "expected"),
-    [
-        ({"principal": "12345"}, ["principal='12345'", RULES["Principal"].pattern]),
-        (
-            {"principal": "*", "organization_id": "o-ABCDEFGHIJ"},
-            ["organization_id='o-ABCDEFGHIJ'", RULES["OrganizationId"].pattern],
-        ),
-        ({"statement_id": "has space"}, ["statement_id='has space'", RULES["StatementId"].pattern]),
-        ({"statement_id": "s" * 101}, ["statement_id='sss", "1 to 100 characters"]),
-        ({"layer_version_arn": "tools:7"}, ["layer_version_arn='tools:7'", "arn:<partition>:lambda:<region>"]),
-        (
-            {"layer_version_arn": "arn:aws:lambda:eu-west-1:111122223333:layer:tools:0"},
-            ["layer_version_arn='arn:aws:lambda:eu-west-1:111122223333:layer:tools:0'", "VersionNumber must be"],
-        ),
-        (
-            {"layer_version_arn": "arn:aws:lambda:eu-west-1:111122223333:layer:to.ols:7"},
-            ["layer_version_arn=", "to.ols", RULES["LayerName"].pattern],
-        ),
-        (
-            {"organization_id": "o-a1b2c3d4e5"},
-            ["organization_id='o-a1b2c3d4e5'", "requires Principal '*'", "'123456789012'"],
-        ),
-        ({"allow_all_accounts": True}, ["allow_all_accounts=True applies only to principal='*'", "'123456789012'"]),
-        ({"layer_version_arn": None}, ["exactly one of layer_version", "neither"]),
-    ],
-    ids=lambda value: "" if isinstance(value, list) else ",".join(value),
-)
-def test_an_invalid_value_fails_the_synth_naming_prop_value_and_rule(props: dict, expected: list[str]) -> None:
-    with pytest.raises(ValueError) as error:
-        declare_grant(**props)
-    message = str(error.value)
-    assert message.startswith("LayerVersionPermission Validation/Share: ")
-    for fragment in expected:
-        assert fragment in message
-
-
-def test_every_problem_is_reported_at_once() -> None:
-    with pytest.raises(ValueError) as error:
-        declare_grant(principal="12", statement_id="a b")
-    assert str(error.value).splitlines() == [
-        "LayerVersionPermission Validation/Share has 2 problems:",
-        "- principal='12' is invalid: " + property_problem("Principal", "12"),
-        "- statement_id='a b' is invalid: " + property_problem("StatementId", "a b"),
-    ]
-
-
-def test_an_imported_layer_version_is_checked_too() -> None:
-    stack = cdk.Stack(cdk.App(), "Validation")
-    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", "arn:aws:lambda:eu-west-1:111122223333:tools")
-    with pytest.raises(ValueError, match=r"layer_version='arn:aws:lambda:eu-west-1:111122223333:tools' is not a layer"):
-        LayerVersionPermission(stack, "Share", layer_version=layer, principal="123456789012")
-
-
-def test_both_a_layer_version_and_an_arn_are_refused() -> None:
-    stack = cdk.Stack(cdk.App(), "Validation")
-    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", TOOLS_7)
-    with pytest.raises(ValueError, match=r"exactly one of layer_version .* got both"):
-        LayerVersionPermission(stack, "Share", layer_version=layer, layer_version_arn=TOOLS_7, principal="123456789012")
-
-
-def test_sharing_with_every_account_needs_allow_all_accounts() -> None:
-    with pytest.raises(ValueError) as error:
-        declare_grant(principal="*")
-    assert "grants every AWS account" in str(error.value)
-    assert "allow_all_accounts=True" in str(error.value)
-    assert "organization_id='o-...'" in str(error.value)
-
-
-def test_tokens_are_left_to_the_handler_at_deploy_time(synth_stack: Callable) -> None:
-    def declare(stack: cdk.Stack) -> None:
-        principal = cdk.CfnParameter(stack, "Partner").value_as_string
-        LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal=principal)
-
-    synth_stack(declare).has_resource_properties("Custom::LayerVersionPermission", {"Principal": {"Ref": "Partner"}})
-
-
-@pytest.mark.parametrize(
-    ("props", "expected"),
-    [
-        ({"accounts": ["*"]}, "accounts[0]='*' would share with every AWS account"),
-        ({"accounts": ["111111111111", "1234"]}, "accounts[1]='1234' is invalid: Principal '1234' does not match"),
-        ({"accounts": "111111111111"}, "accounts must be a list, got the string '111111111111'"),
-        ({"accounts": ["111111111111", "111111111111"]}, "accounts lists '111111111111' more than once"),
-        ({"organization_ids": ["org"]}, "organization_ids[0]='org' is invalid: OrganizationId must be 12 to 34"),
-    ],
-    ids=lambda value: value if isinstance(value, str) else "",
-)
-def test_sharing_checks_every_principal_and_names_its_position(props: dict, expected: str) -> None:
-    stack = cdk.Stack(cdk.App(), "Validation")
-    with pytest.raises(ValueError) as error:
-        LayerVersionSharing(stack, "Sharing", layer_version_arn=TOOLS_7, **props)
-    assert str(error.value).startswith("LayerVersionSharing Validation/Sharing: ")
-    assert expected in str(error.value)
-
-
-def test_sharing_needs_principals_known_at_synth_time() -> None:
-    stack = cdk.Stack(cdk.App(), "Validation")
-    account = cdk.CfnParameter(stack, "Partner").value_as_string
-    with pytest.raises(ValueError, match=r"accounts\[0\] is a token.*use LayerVersionPermission"):
-        LayerVersionSharing(stack, "Sharing", layer_version_arn=TOOLS_7, accounts=[account])

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler.entry import lambda_client
-from tools.standins import REGION, LambdaStandIn
+from tests.standins import REGION
 
 
 class WireCount:

@@ -18,7 +18,7 @@ from tests.handler.test_layer_version_permission_resource import (
     grant_properties,
     send,
 )
-from tools.standins import policy_statements
+from tests.standins import policy_statements
 
 ADD, REMOVE, READ = "AddLayerVersionPermission", "RemoveLayerVersionPermission", "GetLayerVersionPolicy"
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.cfn_protocol import STACK_ID, cfn_event
 from tests.handler.test_layer_version_permission_resource import (
     OTHER_PARTNER,
     PARTNER,
     grant_properties,
     send,
 )
-from tools.cfn_protocol import STACK_ID, cfn_event
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from layer_share_handler.entry import lambda_client
-from tools.cfn_protocol import STACK_ID, cfn_event
-from tools.standins import account_statement as lambda_account_statement
-from tools.standins import policy_statements, publish_layer
+from tests.cfn_protocol import STACK_ID, cfn_event
+from tests.standins import account_statement as lambda_account_statement
+from tests.standins import policy_statements, publish_layer
 
 PARTNER = "223456789012"
 OTHER_PARTNER = "334567890123"

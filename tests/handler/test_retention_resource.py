@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tools.cfn_protocol import cfn_event
-from tools.standins import policy_statements, publish_layer
+from tests.cfn_protocol import cfn_event
+from tests.standins import policy_statements, publish_layer
 
 STATEMENT_ID = "share-partner"
 PARTNER = "223456789012"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from layer_share_handler.entry import handler
+from tests.cfn_protocol import STACK_ID, LambdaContext, cfn_event
 from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
-from tools.cfn_protocol import STACK_ID, LambdaContext, cfn_event
-from tools.standins import policy_statements
+from tests.standins import policy_statements
 
 
 def answered_in_time(receiver: Any, timeout: float, request_type: str, properties: dict, **fields: Any) -> dict:

@@ -1,0 +1,134 @@
+"""moto made faithful to Lambda's layer version policies, served on 127.0.0.1 in a process of its own.
+
+moto 5.2.5 accepts a duplicate StatementId, ignores RevisionId, stores principals as they were sent, answers
+a missing policy with a generic message, and lists no versions of a layer named by its ARN. `make_faithful()`,
+called when the server starts, replaces those calls with what Lambda documents: a duplicate StatementId is a
+ResourceConflict, RevisionId is honoured on add and on remove, statements are stored in Lambda's shape (written
+by the handler's own GrantStatement), a layer version without a policy says so, and a layer's versions are
+listed by its name or its ARN.
+
+    python -m layer_share_cli.faithful_moto PORT    # prints "ready", serves until its stdin closes
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from moto.awslambda.exceptions import GenericResourcNotFound, LambdaClientError, PreconditionFailedException
+from moto.awslambda.responses import LambdaResponse
+from moto.server import ThreadedMotoServer
+
+from layer_share_handler.physical_id import LayerVersion, parse_layer_version_arn
+from layer_share_handler.statement import GrantStatement, account_or_star
+
+from .policies import NO_POLICY
+
+_policy_lock = threading.Lock()  # Lambda serialises writes to one policy
+
+
+class _NoPolicy(LambdaClientError):
+    code = 404
+
+    def __init__(self) -> None:
+        super().__init__("ResourceNotFoundException", NO_POLICY)
+
+
+class _StatementExists(LambdaClientError):
+    code = 409
+
+    def __init__(self, statement_id: str) -> None:
+        super().__init__(
+            "ResourceConflictException",
+            f"The statement id ({statement_id}) provided already exists. Please provide a new statement id, "
+            "or remove the existing statement.",
+        )
+
+
+def _revision_check(policy: Any, revision_id: str) -> None:
+    if revision_id and revision_id != policy.revision:
+        raise PreconditionFailedException("The RevisionId provided does not match the latest RevisionId.")
+
+
+def _add_layer_version_permission(self: LambdaResponse) -> tuple[int, dict[str, Any], str]:
+    layer_version = self.backend.get_layer_version(self._get_param("LayerName"), self._get_param("VersionNumber"))
+    body = json.loads(self.body)
+    policy = layer_version.policy
+    granted = GrantStatement(
+        body["StatementId"], account_or_star(body["Principal"]), body.get("OrganizationId"), body["Action"]
+    )
+    with _policy_lock:
+        _revision_check(policy, self.querystring.get("RevisionId", [""])[0])
+        if any(existing.get("Sid") == granted.statement_id for existing in policy.statements):
+            raise _StatementExists(granted.statement_id)
+        statement = granted.policy_statement(_layer_version(layer_version.arn))
+        policy.statements.append(statement)
+        policy.revision = str(uuid.uuid4())
+        return 201, {"status": 201}, json.dumps({"Statement": json.dumps(statement), "RevisionId": policy.revision})
+
+
+def _get_layer_version_policy(self: LambdaResponse) -> str:
+    layer_version = self.backend.get_layer_version(self._get_param("LayerName"), self._get_param("VersionNumber"))
+    if not layer_version.policy.statements:
+        raise _NoPolicy()
+    wire_format: str = layer_version.policy.wire_format()
+    return wire_format
+
+
+def _remove_layer_version_permission(self: LambdaResponse) -> tuple[int, dict[str, Any], str]:
+    layer_version = self.backend.get_layer_version(self._get_param("LayerName"), self._get_param("VersionNumber"))
+    statement_id = self.path.split("/")[-1].split("?")[0]
+    policy = layer_version.policy
+    with _policy_lock:
+        _revision_check(policy, self.querystring.get("RevisionId", [""])[0])
+        remaining = [existing for existing in policy.statements if existing.get("Sid") != statement_id]
+        if len(remaining) == len(policy.statements):
+            raise GenericResourcNotFound()
+        policy.statements[:] = remaining
+        policy.revision = str(uuid.uuid4())
+    return 204, {"status": 204}, ""
+
+
+def _list_layer_versions(self: LambdaResponse) -> str:
+    # Lambda takes a layer's name or its ARN here; moto 5.2.5 matches only a name, so an ARN listed nothing.
+    layer_name = unquote(self.path.rsplit("/", 2)[-2]).rsplit(":", 1)[-1]
+    ordered = sorted(self.backend.list_layer_versions(layer_name), key=lambda version: version.version, reverse=True)
+    return json.dumps({"LayerVersions": [version.get_layer_version() for version in ordered]})
+
+
+def _layer_version(arn: str) -> LayerVersion:
+    parsed = parse_layer_version_arn(arn)
+    if parsed is None:
+        raise ValueError(f"moto returned a layer version ARN of another shape: {arn!r}")
+    return parsed
+
+
+def make_faithful() -> None:
+    """Replace moto's layer policy calls with Lambda's behaviour; every stand-in calls this when it starts."""
+    for name, call in (
+        ("add_layer_version_permission", _add_layer_version_permission),
+        ("remove_layer_version_permission", _remove_layer_version_permission),
+        ("get_layer_version_policy", _get_layer_version_policy),
+        ("list_layer_versions", _list_layer_versions),
+    ):
+        setattr(LambdaResponse, name, call)
+
+
+def serve(port: int) -> None:
+    """Serve until stdin closes; one process per stand-in keeps each stand-in's accounts apart."""
+    make_faithful()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the output
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

@@ -1,0 +1,209 @@
+"""`layer-share try`: deploy a synthesized app's grants to an embedded Lambda, and play a change as CloudFormation.
+
+Without --from, every grant is created. With --from, the previous synth is deployed first, then the change:
+Create for new grants, Update for changed ones (in place or a replacement, as the handler's PhysicalResourceId
+says), then the cleanup: a Delete for each replaced or removed grant unless its UpdateReplacePolicy or
+DeletionPolicy is Retain. After each phase the layer policies must hold exactly what the templates declare.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assembly import select_stacks, stacks_in
+from .cloudformation import CloudFormation, Deployed, function_of
+from .grants import DeclaredGrant, declared_grants
+from .policies import PolicyGrant, read_grants
+from .receiver import ResponseReceiver
+from .standin import LambdaStandIn
+from .tables import GRANT_HEADERS, grant_cells, table
+
+Say = Callable[[str], None]
+
+
+def assembly_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapping[str, str]) -> list[DeclaredGrant]:
+    """The grants of the named stacks (all without names), nested stacks included."""
+    stacks = select_stacks(stacks_in(assembly_dir), stack_names)
+    return [grant for stack in stacks for grant in declared_grants(stack, parameters)]
+
+
+def previous_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapping[str, str]) -> list[DeclaredGrant]:
+    """As assembly_grants, but a named stack may be missing: the change creates it."""
+    stacks = select_stacks(stacks_in(assembly_dir), stack_names, missing_ok=True)
+    return [grant for stack in stacks for grant in declared_grants(stack, parameters)]
+
+
+@dataclass
+class Stacks:
+    """The grant resources deployed so far, and the statements a Retain policy left behind."""
+
+    deployed: dict[tuple[str, str], Deployed] = field(default_factory=dict)
+    retained: list[Deployed] = field(default_factory=list)
+
+    def declared(self) -> set[PolicyGrant]:
+        """What the layer policies must hold: every deployed grant's statement, and every retained one."""
+        wanted = set()
+        for resource in [*self.deployed.values(), *self.retained]:
+            requested = resource.grant.requested()
+            if requested is not None:
+                wanted.add(PolicyGrant(*requested))
+        return wanted
+
+    def declared_by(self) -> dict[tuple[str, str], str]:
+        """Which resource declares each (layer version ARN, StatementId)."""
+        named = {_statement_key(resource): f"{resource.grant.path} (retained)" for resource in self.retained}
+        named.update({_statement_key(resource): resource.grant.path for resource in self.deployed.values()})
+        return named
+
+
+def _statement_key(resource: Deployed) -> tuple[str, str]:
+    requested = resource.grant.requested()
+    return ("", "") if requested is None else (requested[0].arn, requested[1].statement_id)
+
+
+def play(cloudformation: CloudFormation, stacks: Stacks, grants: list[DeclaredGrant], say: Say) -> None:
+    """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup."""
+    current = {grant.key for grant in grants}
+    functions = {grant.scope.path: function_of(grant) for grant in grants}
+    deployed: dict[tuple[str, str], Deployed] = {}
+    cleanup: list[tuple[Deployed, bool, str]] = []
+    for grant in grants:
+        old = stacks.deployed.get(grant.key)
+        if old is None:
+            deployed[grant.key] = cloudformation.create(grant)
+            say(f"  Create  {grant.path}")
+        elif dict(old.grant.properties) != dict(grant.properties):
+            deployed[grant.key] = cloudformation.update(old, grant)
+            replaced = deployed[grant.key].physical_id != old.physical_id
+            say(f"  Update  {grant.path} ({'replacement' if replaced else 'in place'})")
+            if replaced:
+                cleanup.append((old, grant.update_replace_retain, "replaced"))
+        else:
+            deployed[grant.key] = Deployed(grant, old.physical_id)
+    cleanup += [
+        (old, old.grant.retain_on_delete, "removed") for key, old in stacks.deployed.items() if key not in current
+    ]
+    stacks.deployed = deployed
+    for old, retain, why in reversed(cleanup):
+        if retain:
+            stacks.retained.append(old)
+            say(f"  Retain  {old.grant.path} ({why}; its policy is Retain)")
+            continue
+        # A stack that still has the function runs the cleanup with its new code; a removed one, with the old.
+        cloudformation.delete(old, functions.get(old.grant.scope.path, function_of(old.grant)))
+        say(f"  Delete  {old.grant.path} ({why})")
+
+
+@dataclass(frozen=True)
+class TryResult:
+    before: set[PolicyGrant]
+    after: set[PolicyGrant]
+    events: int
+    event_seconds: float  # each event from sending it to reading its response, summed
+    seconds: float  # the deploy and change, layer publishing and policy checks included
+
+
+class PoliciesDiffer(Exception):
+    """The layer policies are not what the templates declare."""
+
+
+def check(standin: LambdaStandIn, stacks: Stacks, seen: Iterable[PolicyGrant], step: str) -> set[PolicyGrant]:
+    """The grants on every layer version involved (declared now, or seen before), which must be exactly the declared
+    ones: a statement left on a version the templates no longer name counts too."""
+    involved = {grant.layer_version for grant in seen} | {grant.layer_version for grant in stacks.declared()}
+    actual = read_grants(lambda version: standin.client("lambda", version.account, version.region), involved)
+    declared = stacks.declared()
+    if actual != declared:
+        missing = "; ".join(
+            " ".join(grant_cells(grant)) for grant in sorted(declared - actual, key=PolicyGrant.sort_key)
+        )
+        extra = "; ".join(" ".join(grant_cells(grant)) for grant in sorted(actual - declared, key=PolicyGrant.sort_key))
+        raise PoliciesDiffer(
+            f"after {step}, the layer policies differ from the templates: missing [{missing}], not declared [{extra}]"
+        )
+    return actual
+
+
+def run_try(
+    assembly_dir: Path,
+    previous_dir: Path | None,
+    stack_names: list[str],
+    parameters: Mapping[str, str],
+    say: Say,
+) -> TryResult:
+    """Deploy (and with `previous_dir`, change) the grants against an embedded Lambda; raise on any failure."""
+    current = assembly_grants(assembly_dir, stack_names, parameters)
+    previous = previous_grants(previous_dir, stack_names, parameters) if previous_dir is not None else []
+    standin = LambdaStandIn().start()
+    receiver = ResponseReceiver().start()
+    cloudformation = CloudFormation(standin, receiver)
+    stacks = Stacks()
+    started = time.perf_counter()
+    try:
+        before: set[PolicyGrant] = set()
+        seen: set[PolicyGrant] = set()
+        names_before: dict[tuple[str, str], str] = {}
+        if previous_dir is not None:
+            _publish_layer_versions(standin, previous)
+            say(f"\nDeploy the previous synth, {previous_dir}: {_count(previous)}")
+            play(cloudformation, stacks, previous, say)
+            before = check(standin, stacks, seen, "the previous synth's deploy")
+            seen |= before | stacks.declared()
+            names_before = stacks.declared_by()
+        _publish_layer_versions(standin, current)
+        say(f"\n{'Change to' if previous_dir is not None else 'Deploy'} {assembly_dir}: {_count(current)}")
+        play(cloudformation, stacks, current, say)
+        after = check(standin, stacks, seen, "the change" if previous_dir is not None else "the deploy")
+        say(report(before, after, names_before, stacks.declared_by(), previous_dir is not None))
+        return TryResult(
+            before, after, cloudformation.events, cloudformation.event_seconds, time.perf_counter() - started
+        )
+    finally:
+        cloudformation.close()
+        receiver.stop()
+        standin.stop()
+
+
+def report(
+    before: set[PolicyGrant],
+    after: set[PolicyGrant],
+    names_before: Mapping[tuple[str, str], str],
+    names_after: Mapping[tuple[str, str], str],
+    changed: bool,
+) -> str:
+    """The grants before and after as tables, each with the resource that declares it, then the diff."""
+    headers = (*GRANT_HEADERS, "declared by")
+
+    def rows(grants: Iterable[PolicyGrant], names: Mapping[tuple[str, str], str], label: str = "") -> list[list[str]]:
+        return [
+            ([label] if label else [])
+            + grant_cells(grant)
+            + [names.get((grant.layer_version.arn, grant.statement.statement_id), "-")]
+            for grant in sorted(grants, key=PolicyGrant.sort_key)
+        ]
+
+    diff = (
+        rows(after - before, names_after, "granted")
+        + rows(before - after, names_before, "revoked")
+        + rows(before & after, names_after, "kept")
+    )
+    sections = []
+    if changed:
+        sections += ["\nGrants before the change:", table(headers, rows(before, names_before))]
+    sections += ["\nGrants after:", table(headers, rows(after, names_after))]
+    sections += ["\nDiff:", table(("", *headers), diff)]
+    return "\n".join(sections)
+
+
+def _publish_layer_versions(standin: LambdaStandIn, grants: list[DeclaredGrant]) -> None:
+    """Publish, in the embedded Lambda, every layer version the grants name, as if the user had published them."""
+    for layer_version in sorted({requested[0] for grant in grants if (requested := grant.requested())}, key=str):
+        standin.publish_layer_version(layer_version)
+
+
+def _count(grants: list[DeclaredGrant]) -> str:
+    stacks = len({grant.scope.path for grant in grants})
+    return f"{len(grants)} grant{'s' * (len(grants) != 1)} in {stacks} stack{'s' * (stacks != 1)}"

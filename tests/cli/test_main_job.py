@@ -1,0 +1,34 @@
+"""The main job end to end: two real CLI synths with cdk-nag, cfn-lint, and `layer-share try --from` on the change."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def test_main_job_synthesizes_lints_and_tries_the_change_with_layer_share():
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.main_job"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=900
+    )
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    output = run.stdout
+    assert "[4/4] layer-share try cdk.out --from cdk.out.previous" in output
+    assert "Deploy the previous synth" in output and "3 grants in 1 stack" in output
+    # The tools layer's new principal is an Update in place; the demo layer's new version replaces its two grants,
+    # whose old statements retain_on_replace keeps.
+    assert "Update  LayerShareDemo/ShareToolsLayerA6977ED7 (in place)" in output
+    assert output.count("(replacement)") == 2 and output.count("(replaced; its policy is Retain)") == 2
+    diff = output.split("Diff:")[1]
+    assert "revoked  tools:1  " in diff and "444455556666" in diff.split("revoked")[1].splitlines()[0]
+    assert "granted  tools:1  " in diff and "777788889999" in diff
+    assert diff.count("granted  demo:2") == 2 and diff.count("kept     demo:1") == 2
+    assert "Done: 6 CloudFormation events, all SUCCESS" in output

@@ -1,0 +1,52 @@
+"""A user's app that runs cdk-nag needs no acknowledgment of its own for the grants: the README says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from layer_share import LayerVersionPermission, LayerVersionSharing
+
+from .conftest import cdk_json_context
+
+ACCOUNT = "111122223333"
+
+
+def test_a_users_stack_passes_cdk_nag_with_the_constructs_own_reasoned_acknowledgments(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "Layers", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    LayerVersionPermission(
+        stack,
+        "Share",
+        layer_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:layer:tools:7",
+        principal="223456789012",
+        keep_versions=1,
+    )
+    LayerVersionSharing(
+        stack,
+        "ShareRuntime",
+        layer_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:layer:runtime:3",
+        organization_ids=["o-a1b2c3d4e5"],
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+    app.synth()  # a finding would raise
+
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [plugin.get("violations") for plugin in report["pluginReports"] if plugin.get("violations")] == []
+    # Acknowledged rules are recorded as {rule id: reason}.
+    acknowledged = {
+        rule: reason
+        for construct in app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+    }
+    assert sorted(acknowledged) == [
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:lambda:eu-west-1:{ACCOUNT}:layer:{name}:*]"
+        for name in ("runtime", "tools")
+    ]
+    assert all("revoke grants on versions the template no longer names" in reason for reason in acknowledged.values())
