@@ -62,7 +62,7 @@ class LayerShareDemoStack(Stack):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Demo layer shared by the layer-version-permission example app",
             # Publishing a new version replaces this one in the template; keeping it keeps the grants that
-            # retain_on_replace leaves on it useful for the functions still pinned to it.
+            # keep_versions leaves on it useful for the functions still pinned to it.
             removal_policy=RemovalPolicy.RETAIN,
         )
 

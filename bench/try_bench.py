@@ -46,7 +46,7 @@ def synth(outdir: Path, grants: int, changed: bool) -> None:
             layer_version_arn=LAYER_ARN.format(layer=number % LAYERS, version=2 if moved else 1),
             principal=str(account),
             # The moved grants revoke their old version's statement, so the change has cleanup Deletes too.
-            retain_on_replace=False,
+            keep_versions=1,
         )
     app.synth()
 

@@ -1,10 +1,11 @@
 """moto made faithful to Lambda's layer version policies, served on 127.0.0.1 in a process of its own.
 
-moto 5.2.5 accepts a duplicate StatementId, ignores RevisionId, stores principals as they were sent and
-answers a missing policy with a generic message. `make_faithful()`, called when the server starts, replaces
-its layer policy calls with what Lambda documents: a duplicate StatementId is a ResourceConflict, RevisionId
-is honoured on add and on remove, statements are stored in Lambda's shape (written by the handler's own
-GrantStatement), and a layer version without a policy says so.
+moto 5.2.5 accepts a duplicate StatementId, ignores RevisionId, stores principals as they were sent, answers
+a missing policy with a generic message, and lists no versions of a layer named by its ARN. `make_faithful()`,
+called when the server starts, replaces those calls with what Lambda documents: a duplicate StatementId is a
+ResourceConflict, RevisionId is honoured on add and on remove, statements are stored in Lambda's shape (written
+by the handler's own GrantStatement), a layer version without a policy says so, and a layer's versions are
+listed by its name or its ARN.
 
     python -m layer_share_cli.faithful_moto PORT    # prints "ready", serves until its stdin closes
 """
@@ -17,6 +18,7 @@ import sys
 import threading
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from moto.awslambda.exceptions import GenericResourcNotFound, LambdaClientError, PreconditionFailedException
 from moto.awslambda.responses import LambdaResponse
@@ -92,6 +94,13 @@ def _remove_layer_version_permission(self: LambdaResponse) -> tuple[int, dict[st
     return 204, {"status": 204}, ""
 
 
+def _list_layer_versions(self: LambdaResponse) -> str:
+    # Lambda takes a layer's name or its ARN here; moto 5.2.5 matches only a name, so an ARN listed nothing.
+    layer_name = unquote(self.path.rsplit("/", 2)[-2]).rsplit(":", 1)[-1]
+    ordered = sorted(self.backend.list_layer_versions(layer_name), key=lambda version: version.version, reverse=True)
+    return json.dumps({"LayerVersions": [version.get_layer_version() for version in ordered]})
+
+
 def _layer_version(arn: str) -> LayerVersion:
     parsed = parse_layer_version_arn(arn)
     if parsed is None:
@@ -105,6 +114,7 @@ def make_faithful() -> None:
         ("add_layer_version_permission", _add_layer_version_permission),
         ("remove_layer_version_permission", _remove_layer_version_permission),
         ("get_layer_version_policy", _get_layer_version_policy),
+        ("list_layer_versions", _list_layer_versions),
     ):
         setattr(LambdaResponse, name, call)
 

@@ -64,7 +64,7 @@ class DeclaredGrant:
     scope: StackScope
     logical_id: str
     properties: Mapping[str, str] = field(hash=False)
-    retain_on_replace: bool
+    update_replace_retain: bool
     retain_on_delete: bool
     handler: HandlerCode
     function_arn: str
@@ -166,7 +166,7 @@ def _declared_grant(
         scope=scope,
         logical_id=logical_id,
         properties=properties,
-        retain_on_replace=resource.get("UpdateReplacePolicy", "Delete") == "Retain",
+        update_replace_retain=resource.get("UpdateReplacePolicy", "Delete") == "Retain",
         retain_on_delete=resource.get("DeletionPolicy", "Delete") == "Retain",
         handler=HandlerCode((directory / asset_path).resolve(), function["Properties"]["Handler"]),
         function_arn=f"arn:{scope.partition}:lambda:{scope.region}:{scope.account}:function:{function_id}",

@@ -80,7 +80,7 @@ def play(cloudformation: CloudFormation, stacks: Stacks, grants: list[DeclaredGr
             replaced = deployed[grant.key].physical_id != old.physical_id
             say(f"  Update  {grant.path} ({'replacement' if replaced else 'in place'})")
             if replaced:
-                cleanup.append((old, grant.retain_on_replace, "replaced"))
+                cleanup.append((old, grant.update_replace_retain, "replaced"))
         else:
             deployed[grant.key] = Deployed(grant, old.physical_id)
     cleanup += [

@@ -7,9 +7,10 @@ Why this shape:
   So a policy is never updated in place when its layers change: its Description carries a digest of the layers,
   and Description is create-only, so CloudFormation replaces it (creates the new one during the update, deletes
   the old one in the cleanup phase, after the grants that depended on it).
-- Whole layers (`...:layer:<name>:*`), not versions: a new version of a shared layer then changes no policy,
-  and the handler can revoke a grant on a version that the template no longer names (a replacement with
-  `retain_on_replace=False`). Every version of a layer the stack declares, and nothing else.
+- Whole layers (`...:layer:<name>:*`, and `...:layer:<name>` to list its versions), not versions: a new version of
+  a shared layer then changes no policy, and the handler can revoke a grant on a version that the template no
+  longer names (`keep_versions`, and revoking on delete). Every version of a layer the stack declares, and nothing
+  else.
 - Each layer goes into one of `SHARDS` policies by a hash of its ARN, so adding or removing a layer touches one
   policy, and the grants' DependsOn never change. Managed rather than inline policies: IAM caps a role's inline
   policies at 10,240 characters in all, about 40 layers; each managed policy holds 6,144.
@@ -31,12 +32,14 @@ from constructs import Construct
 from layer_share_handler.rules import RULES
 
 from .problems import Prop
-from .target import all_versions_arn
+from .target import all_versions_arn, layer_arn
 
-# Everything the handler calls; Lambda authorizes each against the layer version ARN.
+# Everything the handler calls. Lambda authorizes the policy calls against the layer version ARN, and the listing
+# of a layer's versions (for keep_versions and for revoking on delete) against the layer ARN.
 HANDLER_ACTIONS = (
     "lambda:AddLayerVersionPermission",
     "lambda:GetLayerVersionPolicy",
+    "lambda:ListLayerVersions",
     "lambda:RemoveLayerVersionPermission",
 )
 # A replacement attaches the new policy before the old one goes, so a deployment may hold twice as many for a
@@ -65,6 +68,10 @@ class _Shard:
     size: int  # estimated, without whitespace
     resources: dict[str, str] = field(default_factory=dict)  # canonical JSON of the resource -> the resource
     policy: iam.CfnManagedPolicy = field(init=False)
+
+    @property
+    def layers(self) -> int:
+        return len(self.resources) // 2  # each layer's versions, and the layer itself
 
     def document(self) -> dict[str, Any]:
         return _document([self.resources[key] for key in sorted(self.resources)])
@@ -96,19 +103,23 @@ class LayerPolicies(Construct):
         """Allow the handler on every version of this layer version's layer; the grant must depend on the policy."""
         permission = self._by_version_arn.get(version_arn.value)
         if permission is None:
-            resource = all_versions_arn(version_arn.value, known=version_arn.known)
-            permission = self._by_version_arn[version_arn.value] = self._add_layer(resource, version_arn.known)
+            every_version = all_versions_arn(version_arn.value, known=version_arn.known)
+            layer = layer_arn(version_arn.value, known=version_arn.known)
+            permission = self._add_layer(every_version, layer, version_arn.known)
+            self._by_version_arn[version_arn.value] = permission
         return permission
 
-    def _add_layer(self, resource: str, known: bool) -> LayerPermission:
+    def _add_layer(self, every_version: str, layer: str, known: bool) -> LayerPermission:
         unresolved = not known
-        resolved = self._stack.resolve(resource) if unresolved else resource
-        key = json.dumps(resolved, sort_keys=True) if unresolved else resource
+        resolved = self._stack.resolve(every_version) if unresolved else every_version
+        key = json.dumps(resolved, sort_keys=True) if unresolved else every_version
         index = int(hashlib.sha256(key.encode()).hexdigest(), 16) % SHARDS
         shard = self._shards.get(index) or self._new_shard(index)
         if key not in shard.resources:
-            shard.resources[key] = resource
-            shard.size += (TOKEN_RESOURCE_LENGTH if unresolved else len(json.dumps(resource))) + 1
+            layer_key = json.dumps(self._stack.resolve(layer), sort_keys=True) if unresolved else layer
+            shard.resources[key], shard.resources[layer_key] = every_version, layer
+            for resource in (every_version, layer):
+                shard.size += (TOKEN_RESOURCE_LENGTH if unresolved else len(json.dumps(resource))) + 1
             # cdk-nag reports each wildcard resource as its own finding.
             finding = f"AwsSolutions::AwsSolutions-IAM5[Resource::{_as_cdk_nag_renders(resolved)}]"
             Validations.of(shard.policy).acknowledge(Acknowledgment(id=finding, reason=IAM5_REASON))
@@ -117,14 +128,14 @@ class LayerPolicies(Construct):
         return LayerPermission(
             shard.policy,
             f"the handler's IAM policy {shard.policy.node.path} would reach about {shard.size:,} characters with "
-            f"{len(shard.resources)} layers, past {DESIGN_LIMIT:,} (90% of IAM's {MANAGED_POLICY_LIMIT:,} per "
+            f"{shard.layers} layers, past {DESIGN_LIMIT:,} (90% of IAM's {MANAGED_POLICY_LIMIT:,} per "
             f"managed policy); this stack's grants name {self.layer_count} layers in all. Move some layers' grants "
             "to another stack",
         )
 
     @property
     def layer_count(self) -> int:
-        return sum(len(shard.resources) for shard in self._shards.values())
+        return sum(shard.layers for shard in self._shards.values())
 
     def _new_shard(self, index: int) -> _Shard:
         # Rendered at synth, once every grant has named its layer.

@@ -13,7 +13,16 @@ from layer_share_handler.rules import ALL_ACCOUNTS, quote
 
 from .app_checks import GrantFacts
 from .handler_function import PermissionHandler
-from .problems import ARN_SHAPE, Problems, Prop, account_problem, grant_problems, layer_problems, list_problems
+from .problems import (
+    ARN_SHAPE,
+    Problems,
+    Prop,
+    account_problem,
+    grant_problems,
+    layer_problems,
+    list_problems,
+    retention_problems,
+)
 from .target import target_for
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
@@ -36,11 +45,16 @@ class LayerVersionPermission(Construct):
     changing the principal or the organization updates the grant in place, revoking the old one. Set it
     explicitly when another app also grants on the same layer version from the same construct path.
 
-    A new layer version (a new ARN) replaces the grant. `retain_on_replace` (default True) then keeps the
-    grant on the old version, as it was (with the old principal, if that changed too), so that functions
-    still pinned to the old version keep working; this matters only while the old version exists, that is
-    with `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. False revokes the grant on the old version.
-    `removal_policy` decides what deleting this construct, or the stack, does to the grant.
+    A new layer version (a new ARN) replaces the grant. `keep_versions` decides which older versions of the
+    layer keep it: the newest `keep_versions` versions, counting the current one, stay shared and older ones
+    lose this grant's statement once the stack update has succeeded; None (the default) keeps every version,
+    1 revokes the old version's grant at each move. This matters only while old versions exist, that is with
+    `LayerVersion(removal_policy=RemovalPolicy.RETAIN)`. A change of principal or organization applies to every
+    version that keeps the grant.
+
+    `removal_policy` decides what deleting this construct, or the stack, does to the grant: DESTROY revokes it,
+    and with `revoke_retained_on_delete` (the default) also its statement on every version it kept, so a deleted
+    stack leaves no grant behind; RETAIN keeps them all.
 
     `cdk synth` reports every problem at once, with this construct's path: concrete values are checked with
     the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer
@@ -62,7 +76,8 @@ class LayerVersionPermission(Construct):
         organization_id: str | None = None,
         statement_id: str | None = None,
         allow_all_accounts: bool = False,
-        retain_on_replace: bool = True,
+        keep_versions: int | None = None,
+        revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
@@ -81,7 +96,11 @@ class LayerVersionPermission(Construct):
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
         handler = PermissionHandler.of(stack)
         bad_arn = layer_problems(arn)
-        problems = [*bad_arn, *grant_problems(grantee, organization, sid, allow_all_accounts)]
+        problems = [
+            *bad_arn,
+            *grant_problems(grantee, organization, sid, allow_all_accounts),
+            *retention_problems(keep_versions),
+        ]
         target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
         self._resource = CfnResource(
             self,
@@ -97,11 +116,16 @@ class LayerVersionPermission(Construct):
                 "Principal": principal,
                 # No Action: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
                 **({"OrganizationId": organization_id} if organization_id is not None else {}),
+                **({"KeepVersions": str(keep_versions)} if keep_versions is not None else {}),
+                "RevokeRetainedOnDelete": "true" if revoke_retained_on_delete else "false",
             },
         )
-        # The UpdateReplacePolicy, then the DeletionPolicy alone: a new layer version is a new PhysicalResourceId,
-        # so CloudFormation replaces the grant, and retain_on_replace decides what happens to the old one.
-        self._resource.apply_removal_policy(RemovalPolicy.RETAIN if retain_on_replace else RemovalPolicy.DESTROY)
+        # The UpdateReplacePolicy, then the DeletionPolicy alone. A new layer version is a new PhysicalResourceId,
+        # so CloudFormation replaces the grant; its cleanup Delete of the old one lets the handler prune the
+        # versions past keep_versions. Only keeping every version and revoking nothing more on delete needs no
+        # handler: CloudFormation then simply keeps the old grant.
+        retention = keep_versions is not None or revoke_retained_on_delete
+        self._resource.apply_removal_policy(RemovalPolicy.DESTROY if retention else RemovalPolicy.RETAIN)
         self._resource.apply_removal_policy(
             removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
         )
@@ -165,7 +189,8 @@ class LayerVersionSharing(Construct):
         layer_version_arn: str | None = None,
         accounts: Sequence[str] = (),
         organization_ids: Sequence[str] = (),
-        retain_on_replace: bool = True,
+        keep_versions: int | None = None,
+        revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
@@ -187,7 +212,8 @@ class LayerVersionSharing(Construct):
         common: dict[str, Any] = {
             "layer_version": layer_version,
             "layer_version_arn": layer_version_arn,
-            "retain_on_replace": retain_on_replace,
+            "keep_versions": keep_versions,
+            "revoke_retained_on_delete": revoke_retained_on_delete,
             "removal_policy": removal_policy,
         }
         self.permissions: tuple[LayerVersionPermission, ...] = (

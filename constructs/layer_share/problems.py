@@ -13,7 +13,14 @@ import jsii
 from aws_cdk import Token
 
 from constructs import IValidation
-from layer_share_handler.rules import ALL_ACCOUNTS, organization_problem, property_problem, quote
+from layer_share_handler.rules import (
+    ALL_ACCOUNTS,
+    MAX_KEEP_VERSIONS,
+    keep_versions_problem,
+    organization_problem,
+    property_problem,
+    quote,
+)
 
 ARN_SHAPE = "arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
 
@@ -103,6 +110,19 @@ def grant_problems(
             f"principal={quote(principal.value)} and organization_id={quote(organization)}; remove allow_all_accounts"
         )
     return [problem for problem in problems if problem is not None]
+
+
+def retention_problems(keep_versions: Any) -> list[str]:
+    """keep_versions counts versions: a whole number from 1, or None for every version."""
+    if keep_versions is None:
+        return []
+    problem = keep_versions_problem(keep_versions)
+    if problem is None and isinstance(keep_versions, int):
+        return []
+    return [
+        f"keep_versions={quote(keep_versions)} is invalid: it counts the layer's newest versions that keep the grant, "
+        f"1 to {MAX_KEEP_VERSIONS} (1 revokes the old version's grant at each new version), or None for every version"
+    ]
 
 
 def list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]:

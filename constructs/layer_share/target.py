@@ -43,3 +43,10 @@ def all_versions_arn(version_arn: str, *, known: bool) -> str:
     if known:
         return f"{version_arn.rpartition(':')[0]}:*"
     return Fn.join(":", [*Fn.split(":", version_arn, _ARN_PARTS)[:_VERSION], "*"])
+
+
+def layer_arn(version_arn: str, *, known: bool) -> str:
+    """The layer's ARN, without a version: what IAM authorizes lambda:ListLayerVersions against."""
+    if known:
+        return version_arn.rpartition(":")[0]
+    return Fn.join(":", Fn.split(":", version_arn, _ARN_PARTS)[:_VERSION])

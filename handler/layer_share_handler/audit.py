@@ -50,6 +50,8 @@ class AuditRecord:
     OrganizationId: str | None = None
     Outcome: str = FAILED
     RevisionIdAfter: str | None = None
+    # Retention: what the event did on the layer's other versions, by version number.
+    OtherVersions: dict[int, str] = field(default_factory=dict)
     LambdaCalls: list[LambdaCall] = field(default_factory=list)
 
     def begin(self) -> None:

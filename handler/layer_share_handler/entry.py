@@ -36,6 +36,7 @@ from .permissions import (
 from .physical_id import LayerVersion, build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
 from .protocol import CloudFormationEvent, CloudFormationResponse, LambdaContext
 from .response import DELIVERY_WORST_CASE, deliver, encode_within_limit
+from .retention import follow, retire
 from .rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
 from .statement import GrantStatement
 
@@ -222,16 +223,19 @@ class _Invocation(CfnResource):
         client = lambda_client(layer_version.region)
         physical_id = event["PhysicalResourceId"]
         current = parse_physical_id(physical_id)
+        previous = _previous_grant(event, context)
         if current is None or (current.layer_version, current.statement_id) != (layer_version, request.statement_id):
             # New identity: CloudFormation deletes the old statement during cleanup, once this one is granted.
-            granted = grant(client, request, layer_version, self._budget())
+            # Under the same StatementId, the statement there may be this resource's own from before.
+            replaceable = previous[1] if previous is not None and request.retention.active else None
+            granted = grant(client, request, layer_version, self._budget(), replaceable)
             self.Data, self._audit.Outcome = granted.data, granted.outcome
             self._audit.RevisionIdAfter = granted.revision_id
+            self._follow(client, request, layer_version, previous)
             return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
         # Same identity: keep the PhysicalResourceId, so CloudFormation sends no cleanup Delete.
         self._audit.RevisionIdBefore = current.revision_id or None
         requested = GrantStatement.requested(request)
-        previous = _previous_grant(event, context)
         if current.outcome_unknown or previous is None or previous[0] != layer_version:
             # The old properties do not say what the statement holds (the rollback of a failed replacement, say).
             granted = update_in_place(client, request, layer_version, self._budget())
@@ -243,7 +247,19 @@ class _Invocation(CfnResource):
             granted = update_in_place(client, request, layer_version, self._budget())
         self.Data, self._audit.Outcome = granted.data, granted.outcome
         self._audit.RevisionIdAfter = granted.revision_id
+        self._follow(client, request, layer_version, previous)
         return physical_id
+
+    def _follow(
+        self,
+        client: LambdaClient,
+        request: PermissionRequest,
+        layer_version: LayerVersion,
+        previous: tuple[LayerVersion, GrantStatement] | None,
+    ) -> None:
+        """Bring the layer's other versions along with this Update (retention.follow)."""
+        if previous is not None:
+            self._audit.OtherVersions.update(follow(client, request, layer_version, previous, self._budget()))
 
     def _on_delete(self, event: CloudFormationEvent, context: LambdaContext) -> str:
         physical_id = event["PhysicalResourceId"]
@@ -258,7 +274,11 @@ class _Invocation(CfnResource):
         self._audit.describe(grant_id.layer_version, expected, grant_id.statement_id)
         self._audit.RevisionIdBefore = grant_id.revision_id or None
         client = lambda_client(grant_id.layer_version.region)
-        if not grant_id.outcome_unknown:
+        if not grant_id.outcome_unknown and expected is not None and expected.retention.active:
+            granted = GrantStatement.requested(expected)
+            self._audit.Outcome, others = retire(client, grant_id, granted, expected.retention, self._budget())
+            self._audit.OtherVersions.update(others)
+        elif not grant_id.outcome_unknown:
             self._audit.Outcome = revoke(client, grant_id, self._budget())
         elif expected is None:  # a Create with invalid properties never reached Lambda
             self._audit.Outcome = ALREADY_ABSENT

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -89,12 +89,22 @@ def kept(layer_version: LayerVersion, request: PermissionRequest, revision_id: s
     return Granted(layer_version, request.statement_id, revision_id, _compact(statement), KEPT)
 
 
-def grant(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget) -> Granted:
-    """Add the statement, or adopt an identical one that is already there (a repeated Create): one call."""
+def grant(
+    client: LambdaClient,
+    request: PermissionRequest,
+    layer_version: LayerVersion,
+    budget: Budget,
+    replaceable: GrantStatement | None = None,
+) -> Granted:
+    """Add the statement, or adopt an identical one that is already there (a repeated Create): one call.
+
+    A statement under the same StatementId that grants `replaceable` is this resource's own, from before a
+    change of principal (a rolled-back version move, say): it is replaced rather than refused.
+    """
     return _retrying(
         budget,
         f"granting {request.statement_id} on {layer_version.arn}",
-        lambda: _add(client, request, layer_version, request.revision_id, budget),
+        lambda: _add(client, request, layer_version, request.revision_id, budget, replaceable),
     )
 
 
@@ -147,18 +157,92 @@ def revoke(client: LambdaClient, grant_id: GrantId, budget: Budget) -> str:
 def revoke_if_ours(client: LambdaClient, grant_id: GrantId, expected: PermissionRequest, budget: Budget) -> str:
     """After a Create whose outcome was unknown: remove the statement only if it is the one this resource asked
     for, conditioned on the RevisionId read, so that a statement put there meanwhile is never removed unseen."""
-    layer_version = grant_id.layer_version
+    owned = frozenset({GrantStatement.requested(expected)})
+    return revoke_owned(client, grant_id.layer_version, grant_id.statement_id, owned, budget)
+
+
+def revoke_owned(
+    client: LambdaClient,
+    layer_version: LayerVersion,
+    statement_id: str,
+    owned: frozenset[GrantStatement],
+    budget: Budget,
+) -> str:
+    """Remove the statement under `statement_id` only if it grants one of `owned`: a read, then a remove
+    conditioned on the RevisionId read. A statement with other content is somebody else's, and is kept."""
 
     def attempt() -> str:
         statements, revision_id = read_policy(client, layer_version, budget)
-        existing = statements.get(grant_id.statement_id)
+        existing = statements.get(statement_id)
         if existing is None:
             return ALREADY_ABSENT
-        if not same_grant(existing, expected):
+        if GrantStatement.from_policy(existing) not in owned:
             return KEPT
-        return _remove(client, layer_version, grant_id.statement_id, revision_id, budget)
+        return _remove(client, layer_version, statement_id, revision_id, budget)
 
-    return _retrying(budget, f"revoking {grant_id.statement_id} on {layer_version.arn}", attempt)
+    return _retrying(budget, f"revoking {statement_id} on {layer_version.arn}", attempt)
+
+
+def regrant_owned(
+    client: LambdaClient,
+    request: PermissionRequest,
+    layer_version: LayerVersion,
+    previous: GrantStatement,
+    budget: Budget,
+) -> str:
+    """Where this resource's statement grants `previous`, make it grant `request`: a read, and two writes only
+    where it changes. A version without the statement stays without it; somebody else's statement is kept."""
+
+    def attempt() -> str:
+        statements, revision_id = read_policy(client, layer_version, budget)
+        existing = statements.get(request.statement_id)
+        if existing is None:
+            return ALREADY_ABSENT
+        found = GrantStatement.from_policy(existing)
+        if found == GrantStatement.requested(request) or found != previous:
+            return KEPT
+        _remove(client, layer_version, request.statement_id, revision_id, budget)
+        _add(client, request, layer_version, None, budget)
+        return UPDATED
+
+    return _retrying(budget, f"updating {request.statement_id} on {layer_version.arn}", attempt)
+
+
+def read_statement(
+    client: LambdaClient, layer_version: LayerVersion, statement_id: str, budget: Budget
+) -> dict[str, Any] | None:
+    """The statement under `statement_id` on this version, or None: one call."""
+    return _retrying(
+        budget,
+        f"reading the policy of {layer_version.arn}",
+        lambda: read_policy(client, layer_version, budget)[0].get(statement_id),
+    )
+
+
+def layer_versions(client: LambdaClient, layer_version: LayerVersion, budget: Budget) -> list[LayerVersion]:
+    """Every version of the layer that still exists, oldest first: one call per page of 50."""
+
+    def attempt() -> list[LayerVersion]:
+        numbers: list[int] = []
+        marker = ""
+        while True:
+            budget.start_call()
+            try:
+                page = (
+                    client.list_layer_versions(LayerName=layer_version.layer_arn, MaxItems=50, Marker=marker)
+                    if marker
+                    else client.list_layer_versions(LayerName=layer_version.layer_arn, MaxItems=50)
+                )
+            except ClientError as error:
+                if _code(error) == "ResourceNotFoundException":
+                    return []
+                raise
+            numbers += [version["Version"] for version in page.get("LayerVersions", [])]
+            if not page.get("NextMarker"):
+                return [replace(layer_version, version=number) for number in sorted(numbers)]
+            marker = page["NextMarker"]
+
+    return _retrying(budget, f"listing the versions of {layer_version.layer_arn}", attempt)
 
 
 def read_policy(
@@ -189,6 +273,7 @@ def _add(
     layer_version: LayerVersion,
     revision_id: str | None,
     budget: Budget,
+    replaceable: GrantStatement | None = None,
 ) -> Granted:
     optional = {"OrganizationId": request.organization_id, "RevisionId": revision_id}
     budget.start_call()
@@ -203,17 +288,28 @@ def _add(
         )
     except ClientError as error:
         if _code(error) == "ResourceConflictException":
-            return _adopt(client, request, layer_version, budget)
+            return _adopt(client, request, layer_version, budget, replaceable)
         raise
     return Granted(layer_version, request.statement_id, response["RevisionId"], response["Statement"], GRANTED)
 
 
-def _adopt(client: LambdaClient, request: PermissionRequest, layer_version: LayerVersion, budget: Budget) -> Granted:
-    """After ResourceConflict: the StatementId exists (adopt it if identical) or another write is in progress."""
+def _adopt(
+    client: LambdaClient,
+    request: PermissionRequest,
+    layer_version: LayerVersion,
+    budget: Budget,
+    replaceable: GrantStatement | None,
+) -> Granted:
+    """After ResourceConflict: the StatementId exists (adopt it if identical, replace it if it is this resource's
+    earlier grant) or another write is in progress."""
     statements, revision_id = read_policy(client, layer_version, budget)
     existing = statements.get(request.statement_id)
     if existing is None:
         raise _Contended("ResourceConflictException: another operation on the layer version's policy is in progress")
+    if replaceable is not None and GrantStatement.from_policy(existing) == replaceable:
+        _remove(client, layer_version, request.statement_id, revision_id, budget)
+        granted = _add(client, request, layer_version, None, budget)
+        return Granted(granted.layer_version, granted.statement_id, granted.revision_id, granted.statement, UPDATED)
     if not same_grant(existing, request):
         raise OperationFailed(
             f"StatementId {request.statement_id!r} already exists on {layer_version.arn} with different content: "

@@ -72,7 +72,29 @@ RULES: dict[str, Rule] = {
 }
 VERSION_NUMBER_MEANING = 'a positive whole number such as "3"'
 REQUIRED = ("LayerName", "VersionNumber", "StatementId", "Principal")
-ALLOWED = (*REQUIRED, "Action", "OrganizationId", "RevisionId")
+# Not AddLayerVersionPermission's: how long this resource keeps its grant on older versions of the layer.
+RETENTION_PROPERTIES = ("KeepVersions", "RevokeRetainedOnDelete")
+ALLOWED = (*REQUIRED, "Action", "OrganizationId", "RevisionId", *RETENTION_PROPERTIES)
+MAX_KEEP_VERSIONS = 1000
+KEEP_VERSIONS_MEANING = f"how many of the layer's newest versions keep the grant, 1 to {MAX_KEEP_VERSIONS}"
+_BOOLEANS = {"true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Which versions of the layer keep this resource's statement besides the current one.
+
+    `keep_versions`: the newest versions that keep it, counting the current one; None keeps every version.
+    `revoke_retained_on_delete`: whether deleting the resource also revokes its statement on the versions it kept.
+    Without either, the resource manages the current version's statement only.
+    """
+
+    keep_versions: int | None = None
+    revoke_retained_on_delete: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.keep_versions is not None or self.revoke_retained_on_delete
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,7 @@ class PermissionRequest:
     action: str = GET_LAYER_VERSION
     organization_id: str | None = None
     revision_id: str | None = None
+    retention: Retention = Retention()
 
 
 def quote(value: Any) -> str:
@@ -106,10 +129,29 @@ def version_number_problem(value: Any) -> str | None:
     return None
 
 
+def keep_versions_problem(value: Any) -> str | None:
+    """KeepVersions arrives as a string from CloudFormation ("3"); an int is fine too."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not re.fullmatch(r"[1-9][0-9]{0,3}", text) or int(text) > MAX_KEEP_VERSIONS:
+        return f"KeepVersions must be {KEEP_VERSIONS_MEANING}, got {quote(value)}"
+    return None
+
+
+def boolean_problem(name: str, value: Any) -> str | None:
+    """A boolean property: CloudFormation sends true and false as the strings "true" and "false"."""
+    if isinstance(value, bool) or value in _BOOLEANS:
+        return None
+    return f'{name} must be "true" or "false", got {quote(value)}'
+
+
 def property_problem(name: str, value: Any) -> str | None:
     """Check one property by its CloudFormation name."""
     if name == "VersionNumber":
         return version_number_problem(value)
+    if name == "KeepVersions":
+        return keep_versions_problem(value)
+    if name == "RevokeRetainedOnDelete":
+        return boolean_problem(name, value)
     return RULES[name].problem(name, value)
 
 
@@ -151,7 +193,15 @@ def parse_properties(properties: Any) -> PermissionRequest:
         action=properties.get("Action", GET_LAYER_VERSION),
         organization_id=properties.get("OrganizationId"),
         revision_id=properties.get("RevisionId"),
+        retention=Retention(
+            keep_versions=int(properties["KeepVersions"]) if "KeepVersions" in properties else None,
+            revoke_retained_on_delete=_as_boolean(properties.get("RevokeRetainedOnDelete", False)),
+        ),
     )
+
+
+def _as_boolean(value: bool | str) -> bool:
+    return value if isinstance(value, bool) else _BOOLEANS[value]
 
 
 REQUEST_TYPES = ("Create", "Update", "Delete")

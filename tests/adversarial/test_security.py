@@ -35,6 +35,7 @@ from tests.construct.conftest import REPO, SynthesizedApp, cdk_json_context, res
 LAYER_ACTIONS = {
     "lambda:AddLayerVersionPermission",
     "lambda:GetLayerVersionPolicy",
+    "lambda:ListLayerVersions",
     "lambda:RemoveLayerVersionPermission",
 }
 LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -122,6 +123,14 @@ def every_version_of(layer_version: str) -> str:
     return canonical({"Fn::Join": [":", [*parts, "*"]]})
 
 
+def the_layer_of(layer_version: str) -> str:
+    """The layer's own ARN (canonical JSON in, canonical out), which lambda:ListLayerVersions is authorized on."""
+    value = json.loads(layer_version)
+    if isinstance(value, str):
+        return canonical(value.rsplit(":", 1)[0])
+    return canonical({"Fn::Join": [":", [{"Fn::Select": [index, {"Fn::Split": [":", value]}]} for index in range(7)]]})
+
+
 def own_log_group_arn(template: dict[str, Any]) -> str:
     (function,) = [
         body
@@ -133,13 +142,15 @@ def own_log_group_arn(template: dict[str, Any]) -> str:
 
 
 def beyond_the_boundary(template: dict[str, Any]) -> tuple[list[tuple[str, str]], int]:
-    """(action, resource) pairs the handler role holds beyond the three layer actions on every version of the
-    declared layers and log writes to its own log group; and how many pairs it holds in all."""
+    """(action, resource) pairs the handler role holds beyond the four layer actions on the declared layers (and
+    every version of them) and log writes to its own log group; and how many pairs it holds in all."""
     _, role = handler_role(template)
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     ]
-    declared = {every_version_of(version) for version in declared_layer_versions(template)}
+    declared = {
+        named(version) for version in declared_layer_versions(template) for named in (every_version_of, the_layer_of)
+    }
     own_logs = own_log_group_arn(template)
     pairs = [
         (action, permission.resource)
@@ -216,8 +227,8 @@ def test_the_handler_role_can_only_manage_the_declared_layers_and_write_its_own_
     assert beyond == []
     figures.record(
         "security",
-        f"{STACKS[stack]}: handler role (action, resource) pairs / beyond the 3 layer actions "
-        "on every version of the declared layers and writes to its own log group",
+        f"{STACKS[stack]}: handler role (action, resource) pairs / beyond the 4 layer actions "
+        "on the declared layers and their versions, and writes to its own log group",
         f"{pairs} / {len(beyond)}",
     )
     figures.record(

@@ -26,7 +26,7 @@ def grant(logical_id: str, version: str = "1", principal: str = "444455556666", 
         SCOPE,
         logical_id,
         properties,
-        retain_on_replace=policies.get("retain_on_replace", False),
+        update_replace_retain=policies.get("update_replace_retain", False),
         retain_on_delete=policies.get("retain_on_delete", False),
         handler=(policies.get("new_code", True) and NEW_CODE) or OLD_CODE,
         function_arn="arn:aws:lambda:eu-west-1:111122223333:function:Handler",
@@ -84,7 +84,7 @@ def test_update_replace_policy_retain_keeps_the_old_grant():
     stacks, cloudformation = deployed(grant("Moved")), RecordingCloudFormation()
     messages: list[str] = []
 
-    play(cloudformation, stacks, [grant("Moved", version="2", retain_on_replace=True)], messages.append)
+    play(cloudformation, stacks, [grant("Moved", version="2", update_replace_retain=True)], messages.append)
 
     assert [kind for kind, *_ in cloudformation.sent] == ["Update"]
     assert [item.grant.properties["VersionNumber"] for item in stacks.retained] == ["1"]

@@ -23,7 +23,7 @@ def test_a_users_stack_passes_cdk_nag_with_the_constructs_own_reasoned_acknowled
         "Share",
         layer_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:layer:tools:7",
         principal="223456789012",
-        retain_on_replace=False,
+        keep_versions=1,
     )
     LayerVersionSharing(
         stack,

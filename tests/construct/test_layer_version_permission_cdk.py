@@ -24,6 +24,7 @@ TOOLS_7 = "arn:aws:lambda:eu-west-1:111122223333:layer:tools:7"
 LAYER_ACTIONS = [
     "lambda:AddLayerVersionPermission",
     "lambda:GetLayerVersionPolicy",
+    "lambda:ListLayerVersions",
     "lambda:RemoveLayerVersionPermission",
 ]
 
@@ -57,7 +58,7 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
     stack = cdk.Stack(app, "Grants")
     layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "app_assets" / "demo_layer")))
     LayerVersionPermission(stack, "ToAccount", layer_version=layer, principal="123456789012")
-    LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", retain_on_replace=False)
+    LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", keep_versions=1)
     LayerVersionSharing(
         stack,
         "Sharing",
@@ -70,7 +71,7 @@ def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
         "Imported",
         layer_version_arn=TOOLS_7,
         principal="arn:aws:iam::123456789012:root",
-        retain_on_replace=False,
+        keep_versions=3,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     LayerVersionPermission(
@@ -154,10 +155,19 @@ def every_version_of(version_arn: Any) -> Any:
     return {"Fn::Join": [":", [*({"Fn::Select": [i, split]} for i in range(7)), "*"]]}
 
 
+def the_layer_of(version_arn: Any) -> Any:
+    """The layer's own ARN, which IAM authorizes lambda:ListLayerVersions against."""
+    if isinstance(version_arn, str):
+        return version_arn.rpartition(":")[0]
+    split = {"Fn::Split": [":", version_arn]}
+    return {"Fn::Join": [":", [{"Fn::Select": [i, split]} for i in range(7)]]}
+
+
 def test_layer_actions_are_allowed_on_every_version_of_the_declared_layers_and_nothing_else(grants: Grants) -> None:
     resources = [resource for listed in layer_policies(grants.resources).values() for resource in listed]
     assert sorted(json.dumps(resource, sort_keys=True) for resource in resources) == sorted(
-        json.dumps(every_version_of(version_arn), sort_keys=True)
+        json.dumps(named(version_arn), sort_keys=True)
+        for named in (every_version_of, the_layer_of)
         for version_arn in (
             {"Ref": grants.logical_id("Layer")},  # the in-stack layer, whatever its version: five grants
             TOOLS_7,  # two grants
@@ -199,6 +209,7 @@ def test_an_in_stack_layer_is_sent_as_its_bare_name_and_version_split_from_its_a
         "VersionNumber",
         "StatementId",
         "Principal",
+        "RevokeRetainedOnDelete",
     }
 
 
@@ -237,14 +248,29 @@ def test_sharing_creates_one_grant_per_account_and_organization(grants: Grants) 
     assert principals == [("*", "o-a1b2c3d4e5"), ("111111111111", None), ("222222222222", None)]
 
 
-def test_by_default_a_replaced_grant_is_retained_and_a_deleted_grant_revoked(grants: Grants) -> None:
+def test_by_default_every_version_is_kept_and_a_deleted_grant_revokes_them_all(grants: Grants) -> None:
     resource = grants.grant("ToAccount")
-    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Retain", "Delete")
+    # CloudFormation sends the cleanup Delete of a replaced grant; the handler keeps every version.
+    assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Delete", "Delete")
+    assert "KeepVersions" not in resource["Properties"]
+    assert resource["Properties"]["RevokeRetainedOnDelete"] == "true"
 
 
-def test_retain_on_replace_and_removal_policy_map_to_the_cloudformation_policies(grants: Grants) -> None:
+def test_keep_versions_and_removal_policy_reach_the_handler_and_cloudformation(grants: Grants) -> None:
     resource = grants.grant("Imported")
     assert (resource["UpdateReplacePolicy"], resource["DeletionPolicy"]) == ("Delete", "Retain")
+    assert resource["Properties"]["KeepVersions"] == "3"
+
+
+def test_keeping_every_version_and_revoking_only_the_current_one_needs_no_cleanup_delete(synth_stack: Callable) -> None:
+    template = synth_stack(
+        lambda stack: LayerVersionPermission(
+            stack, "Share", layer_version_arn=TOOLS_7, principal="123456789012", revoke_retained_on_delete=False
+        )
+    )
+    ((_, resource),) = resources_of(template.to_json(), "Custom::LayerVersionPermission").items()
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert resource["Properties"]["RevokeRetainedOnDelete"] == "false"
 
 
 def test_the_attributes_read_the_handler_data(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -272,7 +298,7 @@ def test_each_stack_gets_its_own_single_handler(tmp_path_factory: pytest.TempPat
 
 
 # The default StatementId: a security property. A principal change must update the grant in place
-# (revoke the old principal, grant the new one), never replace it, which retain_on_replace would keep.
+# (revoke the old principal, grant the new one), never replace it: a replaced grant may be kept on its version.
 
 
 def statement_id_of(synth_stack: Callable, **grant: Any) -> tuple[str, str]:

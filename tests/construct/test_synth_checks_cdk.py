@@ -315,3 +315,33 @@ def test_the_handler_takes_log_retention_removal_tags_and_a_permissions_boundary
             ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":policy/platform-boundary"],
         ]
     }
+
+
+def test_keep_versions_must_count_versions() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers", env=OWNER)
+    LayerVersionPermission(stack, "Zero", layer_version_arn=TOOLS_7, principal="123456789012", keep_versions=0)
+
+    assert synth_errors(app) == [
+        "[Layers/Zero] LayerVersionPermission: keep_versions=0 is invalid: it counts the layer's newest versions "
+        "that keep the grant, 1 to 1000 (1 revokes the old version's grant at each new version), or None for every "
+        "version"
+    ]
+
+
+def test_layer_version_sharing_passes_its_retention_to_every_grant() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers", env=OWNER)
+    LayerVersionSharing(
+        stack,
+        "Sharing",
+        layer_version_arn=TOOLS_7,
+        accounts=["123456789012"],
+        organization_ids=["o-a1b2c3d4e5"],
+        keep_versions=2,
+        revoke_retained_on_delete=False,
+    )
+
+    Template.from_stack(stack).all_resources_properties(
+        "Custom::LayerVersionPermission", {"KeepVersions": "2", "RevokeRetainedOnDelete": "false"}
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from layer_share_handler.rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
+from layer_share_handler.rules import InvalidProperties, PermissionRequest, Retention, event_problem, parse_properties
 
 VALID = {"LayerName": "tools", "VersionNumber": "3", "StatementId": "share", "Principal": "223456789012"}
 
@@ -102,3 +102,20 @@ def test_event_shape_problems_are_described():
             "LogicalResourceId": "l",
         }
     )
+
+
+def test_retention_properties_become_the_requests_retention():
+    request = parse_properties({**VALID, "KeepVersions": "3", "RevokeRetainedOnDelete": "true"})
+    assert request.retention == Retention(keep_versions=3, revoke_retained_on_delete=True)
+    assert parse_properties(VALID).retention == Retention(keep_versions=None, revoke_retained_on_delete=False)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "three", "1001", "", True])
+def test_keep_versions_must_be_a_count_of_versions(value):
+    with pytest.raises(InvalidProperties, match=r"KeepVersions must be how many of the layer's newest versions"):
+        parse_properties({**VALID, "KeepVersions": value})
+
+
+def test_revoke_retained_on_delete_must_be_true_or_false():
+    with pytest.raises(InvalidProperties, match=r"RevokeRetainedOnDelete must be \"true\" or \"false\", got 'yes'"):
+        parse_properties({**VALID, "RevokeRetainedOnDelete": "yes"})
