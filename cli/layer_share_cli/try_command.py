@@ -3,7 +3,8 @@
 Without --from, every grant is created. With --from, the previous synth is deployed first, then the change:
 Create for new grants, Update for changed ones (in place or a replacement, as the handler's PhysicalResourceId
 says), then the cleanup: a Delete for each replaced or removed grant unless its UpdateReplacePolicy or
-DeletionPolicy is Retain. After each phase the layer policies must hold exactly what the templates declare.
+DeletionPolicy is Retain. After each phase the layer policies must hold exactly what the templates declare, and
+the older versions that a grant's retention (KeepVersions, RevokeRetainedOnDelete) keeps.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from layer_share_handler.physical_id import LayerVersion
+from layer_share_handler.rules import InvalidProperties, Retention, parse_properties
 
 from .assembly import select_stacks, stacks_in
 from .cloudformation import CloudFormation, Deployed, function_of
@@ -38,7 +42,8 @@ def previous_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapp
 
 @dataclass
 class Stacks:
-    """The grant resources deployed so far, and the statements a Retain policy left behind."""
+    """The grant resources deployed so far, and the statements left behind on their versions: by a Retain policy,
+    or by a grant's retention, which keeps the grant's current statement on the versions it covers."""
 
     deployed: dict[tuple[str, str], Deployed] = field(default_factory=dict)
     retained: list[Deployed] = field(default_factory=list)
@@ -48,9 +53,42 @@ class Stacks:
         wanted = set()
         for resource in [*self.deployed.values(), *self.retained]:
             requested = resource.grant.requested()
-            if requested is not None:
-                wanted.add(PolicyGrant(*requested))
+            if requested is None:
+                continue
+            holder = self._retaining(resource)
+            current = holder.grant.requested() if holder is not None else None
+            # A change of principal reaches every version the grant keeps.
+            wanted.add(PolicyGrant(requested[0], current[1] if current is not None else requested[1]))
         return wanted
+
+    def keep_windows(self, versions_of: Callable[[LayerVersion], list[int]]) -> None:
+        """Drop the retained statements that their live grant's retention no longer keeps: versions past its newest
+        KeepVersions, and versions newer than its own (a move back)."""
+
+        def kept(resource: Deployed) -> bool:
+            holder = self._retaining(resource)
+            if holder is None:
+                return True
+            live, old = holder.grant.requested(), resource.grant.requested()
+            if live is None or old is None:
+                return True
+            keep = retention(holder.grant).keep_versions
+            older = [number for number in versions_of(live[0]) if number < live[0].version]
+            window = older if keep is None else sorted(older, reverse=True)[: keep - 1]
+            return old[0].version in window
+
+        self.retained = [resource for resource in self.retained if kept(resource)]
+
+    def forget(self, removed: Deployed) -> None:
+        """A deleted grant that revokes what it kept takes its retained statements with it."""
+        self.retained = [resource for resource in self.retained if _statement_of(resource) != _statement_of(removed)]
+
+    def _retaining(self, resource: Deployed) -> Deployed | None:
+        """The live grant whose retention keeps this retained statement: the same resource, layer and StatementId."""
+        live = self.deployed.get(resource.grant.key)
+        if live is None or resource in self.deployed.values() or not retention(live.grant).active:
+            return None
+        return live if _statement_of(live) == _statement_of(resource) else None
 
     def declared_by(self) -> dict[tuple[str, str], str]:
         """Which resource declares each (layer version ARN, StatementId)."""
@@ -59,13 +97,33 @@ class Stacks:
         return named
 
 
+def retention(grant: DeclaredGrant) -> Retention:
+    try:
+        return parse_properties(grant.properties).retention
+    except InvalidProperties:
+        return Retention()
+
+
+def _statement_of(resource: Deployed) -> tuple[str, str] | None:
+    """The layer and StatementId of a grant's statement: the same across its versions."""
+    requested = resource.grant.requested()
+    return None if requested is None else (requested[0].layer_arn, requested[1].statement_id)
+
+
 def _statement_key(resource: Deployed) -> tuple[str, str]:
     requested = resource.grant.requested()
     return ("", "") if requested is None else (requested[0].arn, requested[1].statement_id)
 
 
-def play(cloudformation: CloudFormation, stacks: Stacks, grants: list[DeclaredGrant], say: Say) -> None:
-    """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup."""
+def play(
+    cloudformation: CloudFormation,
+    stacks: Stacks,
+    grants: list[DeclaredGrant],
+    say: Say,
+    versions_of: Callable[[LayerVersion], list[int]],
+) -> None:
+    """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup.
+    `versions_of` lists the versions of a layer that exist."""
     current = {grant.key for grant in grants}
     functions = {grant.scope.path: function_of(grant) for grant in grants}
     deployed: dict[tuple[str, str], Deployed] = {}
@@ -95,6 +153,11 @@ def play(cloudformation: CloudFormation, stacks: Stacks, grants: list[DeclaredGr
         # A stack that still has the function runs the cleanup with its new code; a removed one, with the old.
         cloudformation.delete(old, functions.get(old.grant.scope.path, function_of(old.grant)))
         say(f"  Delete  {old.grant.path} ({why})")
+        if why == "replaced" and retention(old.grant).active:
+            stacks.retained.append(old)  # the handler keeps what the grant's retention covers
+        elif why == "removed" and retention(old.grant).revoke_retained_on_delete:
+            stacks.forget(old)
+    stacks.keep_windows(versions_of)
 
 
 @dataclass(frozen=True)
@@ -141,6 +204,12 @@ def run_try(
     receiver = ResponseReceiver().start()
     cloudformation = CloudFormation(standin, receiver)
     stacks = Stacks()
+
+    def versions_of(layer_version: LayerVersion) -> list[int]:
+        client = standin.client("lambda", layer_version.account, layer_version.region)
+        listed = client.list_layer_versions(LayerName=layer_version.layer_arn)["LayerVersions"]
+        return [version["Version"] for version in listed]
+
     started = time.perf_counter()
     try:
         before: set[PolicyGrant] = set()
@@ -149,13 +218,13 @@ def run_try(
         if previous_dir is not None:
             _publish_layer_versions(standin, previous)
             say(f"\nDeploy the previous synth, {previous_dir}: {_count(previous)}")
-            play(cloudformation, stacks, previous, say)
+            play(cloudformation, stacks, previous, say, versions_of)
             before = check(standin, stacks, seen, "the previous synth's deploy")
             seen |= before | stacks.declared()
             names_before = stacks.declared_by()
         _publish_layer_versions(standin, current)
         say(f"\n{'Change to' if previous_dir is not None else 'Deploy'} {assembly_dir}: {_count(current)}")
-        play(cloudformation, stacks, current, say)
+        play(cloudformation, stacks, current, say, versions_of)
         after = check(standin, stacks, seen, "the change" if previous_dir is not None else "the deploy")
         say(report(before, after, names_before, stacks.declared_by(), previous_dir is not None))
         return TryResult(
