@@ -29,6 +29,7 @@ PARTNER_ACCOUNT = "444455556666"
 PARTNER_ORGANIZATION = "o-a1b2c3d4e5"
 TOOLS_LAYER_ARN = "arn:aws:lambda:us-west-2:111122223333:layer:tools:7"
 DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
+DEMO_VERSIONS_KEPT = 2
 
 
 class LayerShareDemoStack(Stack):
@@ -46,8 +47,15 @@ class LayerShareDemoStack(Stack):
         demo_layer = (
             {"layer_version_arn": demo_layer_arn} if demo_layer_arn else {"layer_version": self._publish_demo_layer()}
         )
+        # The two newest versions of the demo layer stay shared; an older one loses these grants once a stack
+        # update publishing a newer one has succeeded.
         LayerVersionSharing(
-            self, "ShareDemoLayer", accounts=[PARTNER_ACCOUNT], organization_ids=[PARTNER_ORGANIZATION], **demo_layer
+            self,
+            "ShareDemoLayer",
+            accounts=[PARTNER_ACCOUNT],
+            organization_ids=[PARTNER_ORGANIZATION],
+            keep_versions=DEMO_VERSIONS_KEPT,
+            **demo_layer,
         )
         LayerVersionPermission(
             self, "ShareToolsLayer", layer_version_arn=tools_layer_arn, principal=tools_partner_account

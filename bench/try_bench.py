@@ -56,7 +56,7 @@ def measure(grants: int, repetitions: int) -> list[TryResult]:
         previous, current = Path(directory, "previous"), Path(directory, "current")
         synth(previous, grants, changed=False)
         synth(current, grants, changed=True)
-        return [run_try(current, previous, [], {}, lambda _: None) for _ in range(repetitions)]
+        return [run_try(current, [previous], [], {}, lambda _: None) for _ in range(repetitions)]
 
 
 def write(out: Path, grants: int, runs: list[TryResult]) -> Path:

@@ -1,11 +1,13 @@
-"""The main job (`make run`): synthesize the example app twice, lint it, and try the change with `layer-share try`.
+"""The main job (`make run`): synthesize three versions of the example app, lint the last, and try the history
+with `layer-share try`.
 
-1. `cdk synth` with the pinned CLI (cdk-nag's AwsSolutions checks run in every synth) into cdk.out.previous,
-   sharing version 1 of the demo layer.
-2. `cdk synth` again into cdk.out: version 2 of the demo layer, and the tools layer shared with another account.
-3. cfn-lint on the new template.
-4. `layer-share try cdk.out --from cdk.out.previous`, as a user runs it: the previous synth deployed, then the
-   change played as CloudFormation would, against the embedded Lambda.
+1. `cdk synth` with the pinned CLI (cdk-nag's AwsSolutions checks run in every synth) into cdk.out.v1 and
+   cdk.out.v2: versions 1 and 2 of the demo layer, and in v2 the tools layer shared with another account.
+2. `cdk synth` into cdk.out: version 3 of the demo layer.
+3. cfn-lint on the last template.
+4. `layer-share try cdk.out --from cdk.out.v1 --from cdk.out.v2`, as a user runs it: the first synth deployed,
+   then each next one played as CloudFormation would, against the embedded Lambda. The demo layer keeps its two
+   newest versions shared (keep_versions=2), so the last change revokes version 1's grants.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PREVIOUS_DIR = REPO / "cdk.out.previous"
+HISTORY_DIRS = (REPO / "cdk.out.v1", REPO / "cdk.out.v2")
 ASSEMBLY_DIR = REPO / "cdk.out"
 LAYER_ACCOUNT = "111122223333"
 DEMO_LAYER = f"arn:aws:lambda:us-east-1:{LAYER_ACCOUNT}:layer:demo"
@@ -48,13 +50,19 @@ def synth(outdir: Path, **context: str) -> None:
 
 
 def run() -> None:
-    step(1, "cdk synth (pinned CLI, cdk-nag AwsSolutions checks): the previous version")
-    synth(PREVIOUS_DIR, demo_layer_arn=f"{DEMO_LAYER}:1", tools_layer_arn=TOOLS_LAYER)
+    step(1, "cdk synth (pinned CLI, cdk-nag AwsSolutions checks): the history, demo layer versions 1 and 2")
+    synth(HISTORY_DIRS[0], demo_layer_arn=f"{DEMO_LAYER}:1", tools_layer_arn=TOOLS_LAYER)
+    synth(
+        HISTORY_DIRS[1],
+        demo_layer_arn=f"{DEMO_LAYER}:2",
+        tools_layer_arn=TOOLS_LAYER,
+        tools_partner_account=NEW_TOOLS_PARTNER,
+    )
 
-    step(2, "cdk synth: a new demo layer version, and the tools layer shared with another account")
+    step(2, "cdk synth: version 3 of the demo layer")
     synth(
         ASSEMBLY_DIR,
-        demo_layer_arn=f"{DEMO_LAYER}:2",
+        demo_layer_arn=f"{DEMO_LAYER}:3",
         tools_layer_arn=TOOLS_LAYER,
         tools_partner_account=NEW_TOOLS_PARTNER,
     )
@@ -66,10 +74,10 @@ def run() -> None:
         raise JobFailed("cfn-lint found errors in the synthesized template")
     print("  no findings")
 
-    step(4, f"layer-share try {ASSEMBLY_DIR.name} --from {PREVIOUS_DIR.name}")
+    history = [argument for directory in HISTORY_DIRS for argument in ("--from", directory.name)]
+    step(4, f"layer-share try {ASSEMBLY_DIR.name} {' '.join(history)}")
     layer_share = Path(sys.executable).parent / "layer-share"
-    command = [str(layer_share), "try", str(ASSEMBLY_DIR), "--from", str(PREVIOUS_DIR)]
-    if subprocess.run(command, cwd=REPO).returncode != 0:
+    if subprocess.run([str(layer_share), "try", ASSEMBLY_DIR.name, *history], cwd=REPO).returncode != 0:
         raise JobFailed("layer-share try failed")
 
 

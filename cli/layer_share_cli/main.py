@@ -35,8 +35,11 @@ def parser() -> argparse.ArgumentParser:
         "--from",
         dest="previous",
         type=Path,
+        action="append",
+        default=[],
         metavar="PREVIOUS_CDK_OUT",
-        help="a previous synth: deploy it first, then play the change to CDK_OUT",
+        help="a previous synth: deploy it first, then play the change to CDK_OUT; repeat it to play a history of "
+        "synths in order, the first one deployed, each next one a change",
     )
     _common(try_)
 

@@ -10,7 +10,7 @@ the older versions that a grant's retention (KeepVersions, RevokeRetainedOnDelet
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,14 +192,15 @@ def check(standin: LambdaStandIn, stacks: Stacks, seen: Iterable[PolicyGrant], s
 
 def run_try(
     assembly_dir: Path,
-    previous_dir: Path | None,
+    previous_dirs: Sequence[Path],
     stack_names: list[str],
     parameters: Mapping[str, str],
     say: Say,
 ) -> TryResult:
-    """Deploy (and with `previous_dir`, change) the grants against an embedded Lambda; raise on any failure."""
-    current = assembly_grants(assembly_dir, stack_names, parameters)
-    previous = previous_grants(previous_dir, stack_names, parameters) if previous_dir is not None else []
+    """Deploy the grants against an embedded Lambda, or the first of `previous_dirs` and then each next synth as a
+    change, ending with `assembly_dir`; raise on any failure. Before and after are those of the last change."""
+    history = [(directory, previous_grants(directory, stack_names, parameters)) for directory in previous_dirs]
+    history.append((assembly_dir, assembly_grants(assembly_dir, stack_names, parameters)))
     standin = LambdaStandIn().start()
     receiver = ResponseReceiver().start()
     cloudformation = CloudFormation(standin, receiver)
@@ -215,20 +216,25 @@ def run_try(
         before: set[PolicyGrant] = set()
         seen: set[PolicyGrant] = set()
         names_before: dict[tuple[str, str], str] = {}
-        if previous_dir is not None:
-            _publish_layer_versions(standin, previous)
-            say(f"\nDeploy the previous synth, {previous_dir}: {_count(previous)}")
-            play(cloudformation, stacks, previous, say, versions_of)
-            before = check(standin, stacks, seen, "the previous synth's deploy")
-            seen |= before | stacks.declared()
-            names_before = stacks.declared_by()
-        _publish_layer_versions(standin, current)
-        say(f"\n{'Change to' if previous_dir is not None else 'Deploy'} {assembly_dir}: {_count(current)}")
-        play(cloudformation, stacks, current, say, versions_of)
-        after = check(standin, stacks, seen, "the change" if previous_dir is not None else "the deploy")
-        say(report(before, after, names_before, stacks.declared_by(), previous_dir is not None))
+        for step, (directory, grants) in enumerate(history):
+            last = step == len(history) - 1
+            if last:
+                names_before = stacks.declared_by()
+            _publish_layer_versions(standin, grants)
+            if step == 0:
+                what = "the deploy" if last else "the previous synth's deploy"
+                say(f"\n{'Deploy' if last else 'Deploy the previous synth,'} {directory}: {_count(grants)}")
+            else:
+                what = f"the change to {directory.name}"
+                say(f"\nChange to {directory}: {_count(grants)}")
+            play(cloudformation, stacks, grants, say, versions_of)
+            state = check(standin, stacks, seen, what)
+            seen |= state | stacks.declared()
+            if not last:
+                before = state
+        say(report(before, state, names_before, stacks.declared_by(), len(history) > 1))
         return TryResult(
-            before, after, cloudformation.events, cloudformation.event_seconds, time.perf_counter() - started
+            before, state, cloudformation.events, cloudformation.event_seconds, time.perf_counter() - started
         )
     finally:
         cloudformation.close()

@@ -1,4 +1,4 @@
-"""The main job end to end: two real CLI synths with cdk-nag, cfn-lint, and `layer-share try --from` on the change."""
+"""The main job end to end: three real CLI synths with cdk-nag, cfn-lint, and `layer-share try` on the history."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ def test_main_job_synthesizes_lints_and_tries_the_change_with_layer_share():
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     output = run.stdout
-    assert "[4/4] layer-share try cdk.out --from cdk.out.previous" in output
+    assert "[4/4] layer-share try cdk.out --from cdk.out.v1 --from cdk.out.v2" in output
     assert "Deploy the previous synth" in output and "3 grants in 1 stack" in output
-    # The tools layer's new principal is an Update in place; the demo layer's new version replaces its two grants,
-    # whose old statements retain_on_replace keeps.
+    # The tools layer's new principal is an Update in place; each new demo layer version replaces its two grants,
+    # and the cleanup Delete of each replaced grant lets the handler prune what keep_versions=2 no longer covers.
     assert "Update  LayerShareDemo/ShareToolsLayerA6977ED7 (in place)" in output
-    assert output.count("(replacement)") == 2 and output.count("(replaced; its policy is Retain)") == 2
+    assert output.count("(replacement)") == 4 and output.count("(replaced)") == 4
     diff = output.split("Diff:")[1]
-    assert "revoked  tools:1  " in diff and "444455556666" in diff.split("revoked")[1].splitlines()[0]
-    assert "granted  tools:1  " in diff and "777788889999" in diff
-    assert diff.count("granted  demo:2") == 2 and diff.count("kept     demo:1") == 2
-    assert "Done: 6 CloudFormation events, all SUCCESS" in output
+    assert diff.count("granted  demo:3") == 2 and diff.count("kept     demo:2") == 2
+    assert diff.count("revoked  demo:1") == 2
+    assert "kept     tools:1  " in diff and "777788889999" in diff
+    assert "Done: 12 CloudFormation events, all SUCCESS" in output
