@@ -66,6 +66,7 @@ def write_results(data_file: Path, out: Path) -> None:
         *_memory_sizes(data),
         *_requests(data),
         *_contention(data),
+        *_retention(data),
         *_synth(data),
     ]
     results.write_text("\n".join(tables) + "\n" + HAND_WRITTEN + (kept or "\n\n## Reading\n\n(not written yet)\n"))
@@ -357,6 +358,29 @@ def _contention(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _retention(data: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            step["step"],
+            str(step["keep_versions"]),
+            str(step["versions"]),
+            str(sum(step["requests"].values())),
+            ", ".join(f"{name} ×{count}" for name, count in sorted(step["requests"].items())),
+            f"{step['seconds'] * 1000:.0f}",
+            ", ".join(step["statuses"]),
+            ", ".join(map(str, step["shared_after"])) or "none",
+        ]
+        for step in data.get("retention", [])
+    ]
+    header = ["Step", "keep_versions", "Layer versions", "Requests", "Operations", "ms", "Responses", "Shared after"]
+    return [
+        "## 5. Retention: a version move (Update and cleanup Delete) and a stack's Delete, by versions kept",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
 # Synth: the construct against the native resource and AwsCustomResource.
 
 
@@ -452,7 +476,7 @@ def _synth(data: dict[str, Any]) -> list[str]:
         for part, (shipped, stripped) in synth["asset_anatomy"][variant].items()
     ]
     return [
-        "## 5. Synth cost vs number of grants",
+        "## 6. Synth cost vs number of grants",
         "",
         "![Synth time and template bytes against N](results.png)",
         "",

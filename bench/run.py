@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import contention_bench, handler_bench, synth_bench
+from bench import contention_bench, handler_bench, retention_bench, synth_bench
 from bench.lambda_layers import plain_client
 from bench.report import machine, write_results
 from bench.standin_process import lambda_standin_process
@@ -35,10 +35,11 @@ class Sizes:
     cold_starts: int  # per memory size and handler
     warm_lifecycles: int  # per cold start
     contention_grants: int
+    versions_kept: tuple[int, ...]  # keep_versions of the retention runs
 
 
-FULL = Sizes((1, 10, 50, 200), 7, (128, 256, 512, 1024), 5, 3, 25)
-QUICK = Sizes((1, 2), 1, (1024,), 1, 1, 3)
+FULL = Sizes((1, 10, 50, 200), 7, (128, 256, 512, 1024), 5, 3, 25, (1, 3, 10))
+QUICK = Sizes((1, 2), 1, (1024,), 1, 1, 3, (2,))
 
 
 def progress(message: str) -> None:
@@ -65,6 +66,8 @@ def main(argv: list[str]) -> None:
             )
             progress(f"contention: {sizes.contention_grants} grants at once")
             contention = contention_bench.run(receiver, api, sizes.contention_grants)
+            progress(f"retention: keep_versions {', '.join(map(str, sizes.versions_kept))}")
+            retention = retention_bench.run(receiver, api, sizes.versions_kept)
         finally:
             receiver.stop()
     synth = synth_bench.run(sizes.grant_counts, sizes.synth_repetitions, progress)
@@ -77,6 +80,7 @@ def main(argv: list[str]) -> None:
         "sizes": dataclasses.asdict(sizes),
         "handler": handler.as_data(),
         "contention": contention,
+        "retention": retention,
         "synth": dataclasses.asdict(synth),
     }
     arguments.out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ SECTIONS = (
     "## 2. This handler's memory size",
     "## 3. Lambda requests per event",
     "## 4. Contention",
-    "## 5. Synth cost vs number of grants",
+    "## 5. Retention",
+    "## 6. Synth cost vs number of grants",
 )
 
 
@@ -26,7 +27,7 @@ def test_quick_run_writes_its_data_and_tables(tmp_path: Path) -> None:
     )
 
     data = json.loads((tmp_path / "results.json").read_text())
-    assert {"machine", "sizes", "handler", "contention", "synth"} <= set(data)
+    assert {"machine", "sizes", "handler", "contention", "retention", "synth"} <= set(data)
     results = (tmp_path / "RESULTS.md").read_text()
     for section in SECTIONS:
         assert section in results
