@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-fast lint bench synth adversarial-report clean
+.PHONY: install run test test-fast test-min-cdk lint bench synth adversarial-report clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,19 @@ test: install
 # The edit-test loop: unit and construct-assertion tests, without the tests marked slow.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The construct tests against the oldest aws-cdk-lib that pyproject.toml admits, in a virtualenv of their own:
+# the pins of requirements.txt but for the CDK family, which pip resolves for that release.
+MIN_CDK = $(shell sed -n 's/.*"aws-cdk-lib>=\([0-9.]*\),.*/\1/p' pyproject.toml)
+MIN_VENV := .venv-min-cdk
+test-min-cdk: install
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	grep -v -i -E '^(aws-cdk-lib|aws-cdk\.|jsii|constructs|cdk-nag)==' requirements.txt > $(MIN_VENV)/requirements.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(MIN_VENV)/requirements.txt \
+		"aws-cdk-lib==$(MIN_CDK)" "cdk-nag>=3,<4"
+	$(MIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(MIN_VENV)/bin/python -c "import aws_cdk, importlib.metadata as m; print('aws-cdk-lib', m.version('aws-cdk-lib'))"
+	$(MIN_VENV)/bin/python -m pytest -q tests/construct -m "not slow"
 
 # The gates CI runs before the tests: lint and format on everything, mypy --strict on the library packages.
 lint: install
