@@ -109,6 +109,7 @@ def recommended_feature_flags() -> dict[str, Any]:
         return json.load(archive.extractfile("package/recommended-feature-flags.json"))
 
 
+@pytest.mark.pinned_cdk
 def test_cdk_json_runs_the_app_with_the_recommended_feature_flags_of_the_pinned_aws_cdk_lib() -> None:
     settings = json.loads(CDK_JSON.read_text())
     assert settings["app"] == ".venv/bin/python app.py"
