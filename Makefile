@@ -52,8 +52,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Everything measured, then `layer-share try` at 50 grants (bench/TRY_RESULTS.md).
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.try_bench
 
 # The adversarial suite alone, writing tests/adversarial/REPORT.md from its measurements if every test passes.
 adversarial-report: install
