@@ -79,6 +79,11 @@ class Stacks:
 
         self.retained = [resource for resource in self.retained if kept(resource)]
 
+    def moved_on(self, replaced: Deployed) -> bool:
+        """The replaced grant's resource still grants the same statement (layer and StatementId), on another version."""
+        live = self.deployed.get(replaced.grant.key)
+        return live is not None and _statement_of(live) == _statement_of(replaced)
+
     def forget(self, removed: Deployed) -> None:
         """A deleted grant that revokes what it kept takes its retained statements with it."""
         self.retained = [resource for resource in self.retained if _statement_of(resource) != _statement_of(removed)]
@@ -153,10 +158,10 @@ def play(
         # A stack that still has the function runs the cleanup with its new code; a removed one, with the old.
         cloudformation.delete(old, functions.get(old.grant.scope.path, function_of(old.grant)))
         say(f"  Delete  {old.grant.path} ({why})")
-        if why == "replaced" and retention(old.grant).active:
-            stacks.retained.append(old)  # the handler keeps what the grant's retention covers
-        elif why == "removed" and retention(old.grant).revoke_retained_on_delete:
-            stacks.forget(old)
+        if retention(old.grant).active and stacks.moved_on(old):
+            stacks.retained.append(old)  # a version move: the handler keeps what the grant's retention covers
+        elif retention(old.grant).revoke_retained_on_delete:
+            stacks.forget(old)  # removed, or replaced on another layer or StatementId: the end of this statement
     stacks.keep_windows(versions_of)
 
 
