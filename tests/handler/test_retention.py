@@ -6,13 +6,12 @@ import json
 
 import pytest
 
+from layer_share_handler.budget import Budget
 from layer_share_handler.permissions import OperationFailed
 from layer_share_handler.physical_id import LayerVersion, parse_physical_id
 from layer_share_handler.retention import past_the_window, retire
 from layer_share_handler.rules import Retention
 from layer_share_handler.statement import GrantStatement
-
-from .test_permissions import FakeTime, stubbed, stubbed_client  # noqa: F401  (fixtures)
 
 LAYER_ARN = "arn:aws:lambda:eu-west-1:111122223333:layer:tools"
 GRANT_ID = parse_physical_id(f"{LAYER_ARN}:3#share#rev-3")
@@ -35,7 +34,7 @@ def test_past_the_window_counts_the_newest_existing_versions_with_the_current_on
     assert past_the_window(versions, current, keep) == expected
 
 
-def test_a_delete_that_cannot_finish_says_which_versions_keep_the_statement(stubbed):  # noqa: F811
+def test_a_delete_that_cannot_finish_says_which_versions_keep_the_statement(stubbed, deadline: Budget):
     client, stubber = stubbed
     stubber.add_response(
         "list_layer_versions",
@@ -58,9 +57,7 @@ def test_a_delete_that_cannot_finish_says_which_versions_keep_the_statement(stub
     stubber.add_client_error("remove_layer_version_permission", "InvalidParameterValueException", "bad", 400)
 
     with pytest.raises(OperationFailed) as failure:
-        retire(
-            client, GRANT_ID, GRANTED, Retention(keep_versions=2, revoke_retained_on_delete=True), FakeTime().budget(30)
-        )
+        retire(client, GRANT_ID, GRANTED, Retention(keep_versions=2, revoke_retained_on_delete=True), deadline)
 
     reason = str(failure.value)
     assert "revoking the kept statements stopped at version 1" in reason
