@@ -15,23 +15,16 @@ from typing import Any
 import pytest
 
 from tests.cfn_protocol import cfn_event
-from tests.standins import policy_statements, publish_layer
+from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, PARTNER, grant_properties
+from tests.standins import account_statement, policy_statements, publish_layer
 
 STATEMENT_ID = "share-partner"
-PARTNER = "223456789012"
-OTHER_PARTNER = "334567890123"
 STRANGER = "445566778899"
 
 
 def lambda_statement(layer_version_arn: str, account: str) -> dict[str, Any]:
-    """A grant to one account as Lambda stores it (the API reference's example statement)."""
-    return {
-        "Sid": STATEMENT_ID,
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-        "Action": "lambda:GetLayerVersion",
-        "Resource": layer_version_arn,
-    }
+    """This grant's statement as Lambda stores it."""
+    return account_statement(layer_version_arn, STATEMENT_ID, account)
 
 
 @dataclass
@@ -98,14 +91,13 @@ def versions(lambda_api: Any, layer_name: str) -> list[str]:
 @pytest.fixture
 def new_grant(invoke: Any, receiver: Any) -> Any:
     def make(version_arn: str, keep_versions: str | None = "2", revoke_retained: str = "true", **extra: str) -> Grant:
-        properties = {
-            **version_properties(version_arn),
-            "StatementId": STATEMENT_ID,
-            "Principal": PARTNER,
-            "RevokeRetainedOnDelete": revoke_retained,
+        properties = grant_properties(
+            version_arn,
+            STATEMENT_ID,
+            RevokeRetainedOnDelete=revoke_retained,
             **({"KeepVersions": keep_versions} if keep_versions is not None else {}),
             **extra,
-        }
+        )
         return Grant(invoke, receiver, properties)
 
     return make
