@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from layer_share_cli.cloudformation import record_for_event
 from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
 from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler.entry import handler
+from layer_share_handler.rules import event_problem
 from tests.cfn_protocol import LambdaContext
 from tests.standins import ACCOUNT, REGION, publish_layer
 
@@ -69,9 +71,18 @@ def layer_v1(lambda_api: Any, layer_name: str) -> str:
 
 @pytest.fixture
 def invoke(lambda_standin: LambdaStandIn, receiver: ResponseReceiver) -> Callable[..., list[ReceivedResponse]]:
-    """Run the real entry point on one event and return what reached that event's ResponseURL."""
+    """Run the real entry point on one event and return what reached that event's ResponseURL.
 
-    def run(event: dict[str, Any], timeout_seconds: float = 60.0) -> list[ReceivedResponse]:
+    CloudFormation's record reads as it would while sending the event; `live` (the ID and properties of the copy
+    that stays) makes a Delete the cleanup of a replaced or rolled-back copy.
+    """
+
+    def run(
+        event: dict[str, Any], timeout_seconds: float = 60.0, live: tuple[str, dict[str, str]] | None = None
+    ) -> list[ReceivedResponse]:
+        if event_problem(event) is None:
+            record = record_for_event(event, live)
+            lambda_standin.record_stack_resource(event["StackId"], event["LogicalResourceId"], record)
         handler(event, LambdaContext(timeout_seconds=timeout_seconds))
         name = event["ResponseURL"].split("?")[0].rsplit("/", 1)[-1]
         return receiver.responses_for(name)

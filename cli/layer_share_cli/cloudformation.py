@@ -6,16 +6,19 @@ its one response is read back, as CloudFormation reads the PUT to its presigned 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from layer_share_handler.rules import CLOUDFORMATION_PROPERTIES, GRANT_METADATA
+
 from .grants import DeclaredGrant, HandlerCode, StackScope
 from .lambda_runtime import HandlerCrashed, HandlerProcess
 from .receiver import ResponseReceiver
-from .standin import LambdaStandIn
+from .standin import LambdaStandIn, StackResourceRecord
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
 FUNCTION_TIMEOUT = 60.0  # seconds, the handler function's Timeout in the construct
@@ -52,6 +55,30 @@ def event(
     if old_properties is not None:
         sent["OldResourceProperties"] = {"ServiceToken": service_token, **old_properties}
     return sent
+
+
+def stack_record(status: str, physical_id: str | None, properties: Mapping[str, str]) -> StackResourceRecord:
+    """What DescribeStackResource answers of a grant resource in `status`: its ID, and the Metadata in which the
+    construct repeats its properties (CloudFormation resolves the intrinsics in it)."""
+    declared = {name: value for name, value in properties.items() if name not in CLOUDFORMATION_PROPERTIES}
+    record = {"ResourceStatus": status, "Metadata": json.dumps({GRANT_METADATA: declared})}
+    return record if physical_id is None else {**record, "PhysicalResourceId": physical_id}
+
+
+def record_for_event(sent: Mapping[str, Any], live: tuple[str, Mapping[str, str]] | None = None) -> StackResourceRecord:
+    """CloudFormation's record of the resource while it sends `sent` (the reference's cloudformation-phases.md).
+
+    `live` is the ID and properties of the copy that stays, for the cleanup Delete of a replaced or rolled-back
+    copy; without it a Delete is of a resource going away (removed, its Create rolled back, or its stack deleted).
+    """
+    properties = sent["ResourceProperties"]
+    if sent["RequestType"] == "Create":
+        return stack_record("CREATE_IN_PROGRESS", None, properties)
+    if sent["RequestType"] == "Update":
+        return stack_record("UPDATE_IN_PROGRESS", sent["PhysicalResourceId"], properties)
+    if live is not None:
+        return stack_record("UPDATE_COMPLETE", live[0], live[1])
+    return stack_record("DELETE_IN_PROGRESS", sent["PhysicalResourceId"], properties)
 
 
 @dataclass(frozen=True)
@@ -101,10 +128,12 @@ class CloudFormation:
         )
         return Deployed(grant, body["PhysicalResourceId"])
 
-    def delete(self, deployed: Deployed, function: Function) -> None:
-        """A Delete carries the properties the resource was last deployed with."""
+    def delete(self, deployed: Deployed, function: Function, live: Deployed | None = None) -> None:
+        """A Delete carries the properties the resource was last deployed with. `live` is the copy that replaced
+        it, for a cleanup Delete; without it the resource is going away."""
         grant = deployed.grant
-        self._send("Delete", function, grant.logical_id, grant.properties, physical_id=deployed.physical_id)
+        stays = None if live is None else (live.physical_id, dict(live.grant.properties))
+        self._send("Delete", function, grant.logical_id, grant.properties, live=stays, physical_id=deployed.physical_id)
 
     def close(self) -> None:
         for process in self._processes.values():
@@ -116,6 +145,7 @@ class CloudFormation:
         function: Function,
         logical_id: str,
         properties: Mapping[str, str],
+        live: tuple[str, Mapping[str, str]] | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
         name = uuid.uuid4().hex
@@ -129,6 +159,7 @@ class CloudFormation:
             **fields,
         )
         where = f"{request_type} {function.scope.path}/{logical_id}"
+        self._standin.record_stack_resource(sent["StackId"], logical_id, record_for_event(sent, live))
         process = self._process(function)
         started = time.perf_counter()
         try:

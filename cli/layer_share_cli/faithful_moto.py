@@ -7,7 +7,11 @@ ResourceConflict, RevisionId is honoured on add and on remove, statements are st
 by the handler's own GrantStatement), a layer version without a policy says so, and a layer's versions are
 listed by its name or its ARN.
 
-    python -m layer_share_cli.faithful_moto PORT    # prints "ready", serves until its stdin closes
+CloudFormation's `DescribeStackResource` answers from a record that the caller keeps up to date, phase by phase,
+as CloudFormation's own record reads while it sends each event (the reference's cloudformation-phases.md):
+stacks are played, not created in moto.
+
+    python -m layer_share_cli.faithful_moto PORT    # prints "ready"; reads records from stdin until it closes
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from urllib.parse import unquote
 
 from moto.awslambda.exceptions import GenericResourcNotFound, LambdaClientError, PreconditionFailedException
 from moto.awslambda.responses import LambdaResponse
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 from moto.server import ThreadedMotoServer
 
 from layer_share_handler.physical_id import LayerVersion, parse_layer_version_arn
@@ -101,6 +108,34 @@ def _list_layer_versions(self: LambdaResponse) -> str:
     return json.dumps({"LayerVersions": [version.get_layer_version() for version in ordered]})
 
 
+# What DescribeStackResource answers, by StackId and LogicalResourceId; None: the resource no longer exists.
+_stack_records: dict[tuple[str, str], dict[str, str] | None] = {}
+
+
+def _describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
+    stack_id, logical_id = self._get_param("StackName"), self._get_param("LogicalResourceId")
+    if not any(stack == stack_id for stack, _ in _stack_records):
+        raise ValidationError(message=f"Stack '{stack_id}' does not exist")
+    record = _stack_records.get((stack_id, logical_id))
+    if record is None:
+        raise ValidationError(message=f"Resource {logical_id} does not exist for stack {stack_id}")
+    detail = {
+        "StackId": stack_id,
+        "StackName": stack_id.split("/")[1],
+        "LogicalResourceId": logical_id,
+        "ResourceType": "Custom::LayerVersionPermission",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+        **record,
+    }
+    return ActionResult({"StackResourceDetail": detail})
+
+
+def _apply_record(line: str) -> None:
+    """One record from the parent: `{"StackId", "LogicalResourceId", "Resource": {...} or null}`."""
+    record = json.loads(line)
+    _stack_records[(record["StackId"], record["LogicalResourceId"])] = record["Resource"]
+
+
 def _layer_version(arn: str) -> LayerVersion:
     parsed = parse_layer_version_arn(arn)
     if parsed is None:
@@ -117,16 +152,20 @@ def make_faithful() -> None:
         ("list_layer_versions", _list_layer_versions),
     ):
         setattr(LambdaResponse, name, call)
+    CloudFormationResponse.describe_stack_resource = _describe_stack_resource  # type: ignore[method-assign]
 
 
 def serve(port: int) -> None:
-    """Serve until stdin closes; one process per stand-in keeps each stand-in's accounts apart."""
+    """Serve until stdin closes; one process per stand-in keeps each stand-in's accounts apart. Each line read
+    is a CloudFormation record, acknowledged with "ok" once it applies."""
     make_faithful()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     print("ready", flush=True)
-    sys.stdin.read()
+    for line in sys.stdin:
+        _apply_record(line)
+        print("ok", flush=True)
     server.stop()
 
 

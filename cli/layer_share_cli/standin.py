@@ -7,6 +7,7 @@ environment a handler process needs.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from typing import IO, Any
 import boto3
 
 from layer_share_handler.physical_id import LayerVersion
+
+# What DescribeStackResource returns of a resource: PhysicalResourceId, ResourceStatus and Metadata (a JSON string).
+StackResourceRecord = dict[str, str]
 
 
 class StandInFailed(Exception):
@@ -47,6 +51,7 @@ class LambdaStandIn:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._credentials: dict[str, dict[str, str]] = {}
         self._clients_lock = threading.RLock()  # building boto3 clients is not thread-safe
+        self._records_lock = threading.Lock()
 
     def start(self) -> LambdaStandIn:
         self._process = subprocess.Popen(
@@ -66,6 +71,16 @@ class LambdaStandIn:
     def _pipes(self) -> tuple[IO[str], IO[str]]:
         assert self._process.stdin is not None and self._process.stdout is not None
         return self._process.stdin, self._process.stdout
+
+    def record_stack_resource(self, stack_id: str, logical_id: str, resource: StackResourceRecord | None) -> None:
+        """Set what DescribeStackResource answers for the resource; None: it no longer exists in the stack."""
+        line = json.dumps({"StackId": stack_id, "LogicalResourceId": logical_id, "Resource": resource})
+        stdin, stdout = self._pipes()
+        with self._records_lock:
+            stdin.write(line + "\n")
+            stdin.flush()
+            if stdout.readline().strip() != "ok":
+                raise StandInFailed("the stand-in did not take the CloudFormation record")
 
     def credentials(self, account: str) -> dict[str, str]:
         """Keys that act in `account`: moto tells accounts apart by the access key of an assumed role."""
@@ -106,6 +121,7 @@ class LambdaStandIn:
         keys = self.credentials(account)
         return {
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDFORMATION": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
             "AWS_SESSION_TOKEN": keys["aws_session_token"],

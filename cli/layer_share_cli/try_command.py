@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from layer_share_handler.ownership import window_of
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.rules import InvalidProperties, Retention, parse_properties
 
@@ -42,64 +43,56 @@ def previous_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapp
 
 @dataclass
 class Stacks:
-    """The grant resources deployed so far, and the statements left behind on their versions: by a Retain policy,
-    or by a grant's retention, which keeps the grant's current statement on the versions it covers."""
+    """The grant resources deployed so far, and the statements that no resource manages any more (left by a Retain
+    policy, or kept by a removed grant that does not revoke what it kept)."""
 
     deployed: dict[tuple[str, str], Deployed] = field(default_factory=dict)
-    retained: list[Deployed] = field(default_factory=list)
+    left: dict[PolicyGrant, str] = field(default_factory=dict)  # each with the path of the resource that left it
 
-    def declared(self) -> set[PolicyGrant]:
-        """What the layer policies must hold: every deployed grant's statement, and every retained one."""
-        wanted = set()
-        for resource in [*self.deployed.values(), *self.retained]:
-            requested = resource.grant.requested()
-            if requested is None:
-                continue
-            holder = self._retaining(resource)
-            current = holder.grant.requested() if holder is not None else None
-            # A change of principal reaches every version the grant keeps.
-            wanted.add(PolicyGrant(requested[0], current[1] if current is not None else requested[1]))
+    def declared(self, versions_of: Callable[[LayerVersion], list[int]], before: set[PolicyGrant]) -> set[PolicyGrant]:
+        """What the layer policies must hold after a change (ownership.py): each deployed grant's window, where a
+        version kept without a limit holds it only if it held it `before`; and what was left."""
+        wanted = set(self.left)
+        for resource in self.deployed.values():
+            wanted |= _window_grants(resource, versions_of, before)
         return wanted
 
-    def keep_windows(self, versions_of: Callable[[LayerVersion], list[int]]) -> None:
-        """Drop the retained statements that their live grant's retention no longer keeps: versions past its newest
-        KeepVersions, and versions newer than its own (a move back)."""
-
-        def kept(resource: Deployed) -> bool:
-            holder = self._retaining(resource)
-            if holder is None:
-                return True
-            live, old = holder.grant.requested(), resource.grant.requested()
-            if live is None or old is None:
-                return True
-            keep = retention(holder.grant).keep_versions
-            older = [number for number in versions_of(live[0]) if number < live[0].version]
-            window = older if keep is None else sorted(older, reverse=True)[: keep - 1]
-            return old[0].version in window
-
-        self.retained = [resource for resource in self.retained if kept(resource)]
-
-    def moved_on(self, replaced: Deployed) -> bool:
-        """The replaced grant's resource still grants the same statement (layer and StatementId), on another version."""
-        live = self.deployed.get(replaced.grant.key)
-        return live is not None and _statement_of(live) == _statement_of(replaced)
-
-    def forget(self, removed: Deployed) -> None:
-        """A deleted grant that revokes what it kept takes its retained statements with it."""
-        self.retained = [resource for resource in self.retained if _statement_of(resource) != _statement_of(removed)]
-
-    def _retaining(self, resource: Deployed) -> Deployed | None:
-        """The live grant whose retention keeps this retained statement: the same resource, layer and StatementId."""
-        live = self.deployed.get(resource.grant.key)
-        if live is None or resource in self.deployed.values() or not retention(live.grant).active:
-            return None
-        return live if _statement_of(live) == _statement_of(resource) else None
+    def leave(self, resource: Deployed, versions_of: Callable[[LayerVersion], list[int]], why: str) -> None:
+        """A replaced or removed resource whose policy is Retain leaves its statement as it is."""
+        requested = resource.grant.requested()
+        if requested is not None:
+            self.left[PolicyGrant(*requested)] = f"{resource.grant.path} ({why})"
 
     def declared_by(self) -> dict[tuple[str, str], str]:
-        """Which resource declares each (layer version ARN, StatementId)."""
-        named = {_statement_key(resource): f"{resource.grant.path} (retained)" for resource in self.retained}
-        named.update({_statement_key(resource): resource.grant.path for resource in self.deployed.values()})
+        """Which resource declares each (layer version ARN, StatementId): a deployed grant names its whole layer."""
+        named = {(grant.layer_version.arn, grant.statement.statement_id): path for grant, path in self.left.items()}
+        for resource in self.deployed.values():
+            requested = resource.grant.requested()
+            if requested is not None:
+                named[(requested[0].arn, requested[1].statement_id)] = resource.grant.path
         return named
+
+
+def _window_grants(
+    resource: Deployed, versions_of: Callable[[LayerVersion], list[int]], before: set[PolicyGrant]
+) -> set[PolicyGrant]:
+    requested = resource.grant.requested()
+    if requested is None:
+        return set()
+    layer_version, statement = requested
+    kept = retention(resource.grant)
+    window = window_of(layer_version.version, versions_of(layer_version) if kept.active else [], kept)
+    held_before = {
+        grant.layer_version.version
+        for grant in before
+        if grant.layer_version.layer_arn == layer_version.layer_arn
+        and grant.statement.statement_id == statement.statement_id
+    }
+    return {
+        PolicyGrant(replace(layer_version, version=version), statement)
+        for version in window.may_hold
+        if version in window.must_hold or version in held_before
+    }
 
 
 def retention(grant: DeclaredGrant) -> Retention:
@@ -109,26 +102,16 @@ def retention(grant: DeclaredGrant) -> Retention:
         return Retention()
 
 
-def _statement_of(resource: Deployed) -> tuple[str, str] | None:
-    """The layer and StatementId of a grant's statement: the same across its versions."""
-    requested = resource.grant.requested()
-    return None if requested is None else (requested[0].layer_arn, requested[1].statement_id)
-
-
-def _statement_key(resource: Deployed) -> tuple[str, str]:
-    requested = resource.grant.requested()
-    return ("", "") if requested is None else (requested[0].arn, requested[1].statement_id)
-
-
 def play(
     cloudformation: CloudFormation,
     stacks: Stacks,
     grants: list[DeclaredGrant],
     say: Say,
     versions_of: Callable[[LayerVersion], list[int]],
+    held: set[PolicyGrant],
 ) -> None:
     """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup.
-    `versions_of` lists the versions of a layer that exist."""
+    `versions_of` lists the versions of a layer that exist; `held` is what the policies held before."""
     current = {grant.key for grant in grants}
     functions = {grant.scope.path: function_of(grant) for grant in grants}
     deployed: dict[tuple[str, str], Deployed] = {}
@@ -152,17 +135,20 @@ def play(
     stacks.deployed = deployed
     for old, retain, why in reversed(cleanup):
         if retain:
-            stacks.retained.append(old)
+            stacks.leave(old, versions_of, "retained")
             say(f"  Retain  {old.grant.path} ({why}; its policy is Retain)")
             continue
         # A stack that still has the function runs the cleanup with its new code; a removed one, with the old.
-        cloudformation.delete(old, functions.get(old.grant.scope.path, function_of(old.grant)))
+        live = deployed.get(old.grant.key) if why == "replaced" else None
+        cloudformation.delete(old, functions.get(old.grant.scope.path, function_of(old.grant)), live)
         say(f"  Delete  {old.grant.path} ({why})")
-        if retention(old.grant).active and stacks.moved_on(old):
-            stacks.retained.append(old)  # a version move: the handler keeps what the grant's retention covers
-        elif retention(old.grant).revoke_retained_on_delete:
-            stacks.forget(old)  # removed, or replaced on another layer or StatementId: the end of this statement
-    stacks.keep_windows(versions_of)
+        kept = retention(old.grant)
+        if live is None and kept.active and not kept.revoke_retained_on_delete:
+            # Removed without revoking what it kept: the window's older versions keep their statements.
+            own = old.grant.requested()
+            for kept_grant in _window_grants(old, versions_of, held):
+                if own is None or kept_grant.layer_version != own[0]:
+                    stacks.left[kept_grant] = f"{old.grant.path} (kept)"
 
 
 @dataclass(frozen=True)
@@ -178,12 +164,13 @@ class PoliciesDiffer(Exception):
     """The layer policies are not what the templates declare."""
 
 
-def check(standin: LambdaStandIn, stacks: Stacks, seen: Iterable[PolicyGrant], step: str) -> set[PolicyGrant]:
+def check(
+    standin: LambdaStandIn, declared: set[PolicyGrant], seen: Iterable[PolicyGrant], step: str
+) -> set[PolicyGrant]:
     """The grants on every layer version involved (declared now, or seen before), which must be exactly the declared
     ones: a statement left on a version the templates no longer name counts too."""
-    involved = {grant.layer_version for grant in seen} | {grant.layer_version for grant in stacks.declared()}
+    involved = {grant.layer_version for grant in seen} | {grant.layer_version for grant in declared}
     actual = read_grants(lambda version: standin.client("lambda", version.account, version.region), involved)
-    declared = stacks.declared()
     if actual != declared:
         missing = "; ".join(
             " ".join(grant_cells(grant)) for grant in sorted(declared - actual, key=PolicyGrant.sort_key)
@@ -219,6 +206,7 @@ def run_try(
     started = time.perf_counter()
     try:
         before: set[PolicyGrant] = set()
+        state: set[PolicyGrant] = set()
         seen: set[PolicyGrant] = set()
         names_before: dict[tuple[str, str], str] = {}
         for step, (directory, grants) in enumerate(history):
@@ -232,9 +220,10 @@ def run_try(
             else:
                 what = f"the change to {directory.name}"
                 say(f"\nChange to {directory}: {_count(grants)}")
-            play(cloudformation, stacks, grants, say, versions_of)
-            state = check(standin, stacks, seen, what)
-            seen |= state | stacks.declared()
+            play(cloudformation, stacks, grants, say, versions_of, state)
+            declared = stacks.declared(versions_of, state)
+            state = check(standin, declared, seen, what)
+            seen |= state | declared
             if not last:
                 before = state
         say(report(before, state, names_before, stacks.declared_by(), len(history) > 1))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Token
+from typing import Any
+
+from aws_cdk import Acknowledgment, Aws, Duration, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,6 +15,9 @@ from layer_share_handler import ENTRY_POINT
 from .app_checks import GrantIndex
 from .asset import handler_code
 from .layer_policies import LayerPolicies
+
+
+DESCRIBE_STACK_RESOURCE = "cloudformation:DescribeStackResource"
 
 
 class PermissionHandler(Construct):
@@ -49,6 +54,7 @@ class PermissionHandler(Construct):
             description="Grants and revokes Lambda layer version permissions for CloudFormation",
         )
         self.log_group.grant_write(self.role)
+        self._allow_reading_the_stacks_record(Stack.of(scope))
         self.function = lambda_.Function(
             self,
             "Function",
@@ -72,3 +78,21 @@ class PermissionHandler(Construct):
         self.stack_path = scope.node.path
         account = Stack.of(scope).account
         self.account: str | None = None if Token.is_unresolved(account) else account
+
+    def _allow_reading_the_stacks_record(self, stack: Stack) -> None:
+        """A Delete asks CloudFormation's record of its own stack whether it is a cleanup or the end of the grant
+        (DescribeStackResource): allowed on this stack alone, whose ID ends in a suffix known only at deploy."""
+        this_stack = stack.format_arn(service="cloudformation", resource="stack", resource_name=f"{Aws.STACK_NAME}/*")
+        self.role.add_to_policy(iam.PolicyStatement(actions=[DESCRIBE_STACK_RESOURCE], resources=[this_stack]))
+        finding = f"AwsSolutions::AwsSolutions-IAM5[Resource::{_as_cdk_nag_renders(stack.resolve(this_stack))}]"
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(id=finding, reason="The stack's own ID: its suffix is made by CloudFormation at deploy.")
+        )
+
+
+def _as_cdk_nag_renders(arn: str | dict[str, Any]) -> str:
+    """An ARN as cdk-nag names it in a finding: a Fn::Join's parts joined, a pseudo parameter as <AWS::Name>."""
+    if isinstance(arn, str):
+        return arn
+    delimiter, parts = arn["Fn::Join"]
+    return str(delimiter).join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)

@@ -9,7 +9,7 @@ from aws_cdk import Annotations, CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
-from layer_share_handler.rules import ALL_ACCOUNTS, quote
+from layer_share_handler.rules import ALL_ACCOUNTS, GRANT_METADATA, quote
 
 from .app_checks import GrantFacts
 from .handler_function import PermissionHandler
@@ -102,24 +102,26 @@ class LayerVersionPermission(Construct):
             *retention_problems(keep_versions),
         ]
         target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
+        grant = {
+            "LayerName": target.layer_name,
+            "VersionNumber": target.version_number,
+            "StatementId": sid.value,
+            "Principal": principal,
+            # No Action: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
+            **({"OrganizationId": organization_id} if organization_id is not None else {}),
+            **({"KeepVersions": str(keep_versions)} if keep_versions is not None else {}),
+            "RevokeRetainedOnDelete": "true" if revoke_retained_on_delete else "false",
+        }
         self._resource = CfnResource(
             self,
             "Resource",
             type=RESOURCE_TYPE,
-            properties={
-                "ServiceToken": handler.service_token,
-                # A string, as CloudFormation sends every property.
-                "ServiceTimeout": str(SERVICE_TIMEOUT_SECONDS),
-                "LayerName": target.layer_name,
-                "VersionNumber": target.version_number,
-                "StatementId": sid.value,
-                "Principal": principal,
-                # No Action: lambda:GetLayerVersion is the only value Lambda accepts, and the handler's default.
-                **({"OrganizationId": organization_id} if organization_id is not None else {}),
-                **({"KeepVersions": str(keep_versions)} if keep_versions is not None else {}),
-                "RevokeRetainedOnDelete": "true" if revoke_retained_on_delete else "false",
-            },
+            # A string, as CloudFormation sends every property.
+            properties={"ServiceToken": handler.service_token, "ServiceTimeout": str(SERVICE_TIMEOUT_SECONDS), **grant},
         )
+        # CloudFormation's record repeats the grant, with its intrinsics resolved: the cleanup Delete of a replaced
+        # copy reads the live grant's window there (DescribeStackResource), as its own event carries the old one.
+        self._resource.add_metadata(GRANT_METADATA, grant)
         # The UpdateReplacePolicy, then the DeletionPolicy alone. A new layer version is a new PhysicalResourceId,
         # so CloudFormation replaces the grant; its cleanup Delete of the old one lets the handler prune the
         # versions past keep_versions. Only keeping every version and revoking nothing more on delete needs no

@@ -23,24 +23,14 @@ from crhelper import FAILED, CfnResource
 
 from .audit import AuditRecord, note_call, note_unanswered_call
 from .budget import CONNECT_TIMEOUT, MAX_READ_TIMEOUT, Budget, apply_read_timeout, delivery_bound
-from .permissions import (
-    ALREADY_ABSENT,
-    OperationFailed,
-    grant,
-    kept,
-    replace_statement,
-    revoke,
-    revoke_if_ours,
-    update_in_place,
-)
-from .physical_id import LayerVersion, build_not_granted_id, build_physical_id, layer_version_for, parse_physical_id
+from .lifecycle import Clients, EventFailed, Result, create, declared_grant, delete, update
+from .physical_id import build_not_granted_id, build_physical_id, parse_physical_id
 from .protocol import CloudFormationEvent, CloudFormationResponse, LambdaContext
 from .response import DELIVERY_WORST_CASE, deliver, encode_within_limit
-from .retention import follow, retire
-from .rules import InvalidProperties, PermissionRequest, event_problem, parse_properties
-from .statement import GrantStatement
+from .rules import InvalidProperties, event_problem
 
 if TYPE_CHECKING:
+    from types_boto3_cloudformation.client import CloudFormationClient
     from types_boto3_lambda.client import LambdaClient
 
 logger = logging.getLogger(__name__)
@@ -56,32 +46,38 @@ def handler(event: Any, context: LambdaContext) -> None:
 
 
 @cache
-def _cached_client(region: str) -> LambdaClient:
-    # boto3's default session: the only one in the process, so the Lambda service model is loaded once.
+def _cached_client(service: str, region: str) -> Any:
+    # boto3's default session: the only one in the process, so each service model is loaded once.
     client = boto3.client(
-        "lambda",
+        service,  # type: ignore[call-overload]
         region_name=region,
         # Retries are ours (permissions.py), bounded by the event's budget, which also sets each read timeout.
         config=Config(
             connect_timeout=CONNECT_TIMEOUT, read_timeout=MAX_READ_TIMEOUT, retries={"total_max_attempts": 1}
         ),
     )
-    client.meta.events.register("before-call.lambda", apply_read_timeout)
-    client.meta.events.register("after-call.lambda", note_call)
-    client.meta.events.register("after-call-error.lambda", note_unanswered_call)
+    client.meta.events.register(f"before-call.{service}", apply_read_timeout)
+    client.meta.events.register(f"after-call.{service}", note_call)
+    client.meta.events.register(f"after-call-error.{service}", note_unanswered_call)
     return client
 
 
 def lambda_client(region: str) -> LambdaClient:
     """One client per region; creating boto3 clients is not thread-safe."""
     with _client_lock:
-        return _cached_client(region)
+        client: LambdaClient = _cached_client("lambda", region)
+        return client
 
 
-def _requested_grant(properties: Any, context: LambdaContext) -> tuple[PermissionRequest, LayerVersion]:
-    """Validated properties, and the layer version they name (a bare name is in the function's account)."""
-    request = parse_properties(properties)
-    return request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
+def cloudformation_client(region: str) -> CloudFormationClient:
+    """CloudFormation's record of the stack tells the kinds of Delete apart (lifecycle.py)."""
+    with _client_lock:
+        client: CloudFormationClient = _cached_client("cloudformation", region)
+        return client
+
+
+# Where every decision gets its clients; tests that watch the calls replace it.
+CLIENTS = Clients(lambda_client, cloudformation_client)
 
 
 # What crhelper's request flow reads from the helper. Its constructor sets these too, and also builds lambda,
@@ -117,8 +113,8 @@ _CRHELPER_STATE: dict[str, Any] = {
 
 
 class _Invocation(CfnResource):
-    """One event. Handlers return the PhysicalResourceId and set `Data`, as crhelper expects; they set
-    `_fallback_physical_id` to what a failure or timeout must answer with."""
+    """One event. The decisions (lifecycle.py) return a Result or raise EventFailed; a timeout
+    answers with `_fallback_physical_id`."""
 
     def __init__(self) -> None:  # crhelper's constructor is replaced, not called: see _CRHELPER_STATE
         vars(self).update(_CRHELPER_STATE)
@@ -129,9 +125,9 @@ class _Invocation(CfnResource):
         self._delivery_seconds = DELIVERY_WORST_CASE
         self._audit = AuditRecord("", "", "", "")
         self.Data: dict[str, str] = {}
-        self.create(self._on_create)
-        self.update(self._on_update)
-        self.delete(self._on_delete)
+        self.create(self._decided(create))
+        self.update(self._decided(update))
+        self.delete(self._decided(delete))
 
     # crhelper's stubs leave out its private hooks; these overrides are the whole of the wiring.
 
@@ -148,8 +144,7 @@ class _Invocation(CfnResource):
         )
         remaining = context.get_remaining_time_in_millis() / 1000
         self._delivery_seconds = delivery_bound(remaining, DELIVERY_WORST_CASE)
-        physical_id = _string_field(event, "PhysicalResourceId")
-        self._fallback_physical_id = physical_id or build_not_granted_id(self.RequestId)
+        self._fallback_physical_id = _timeout_physical_id(event, context)
         self._audit = AuditRecord(
             _string_field(event, "RequestType"), self.StackId, self.RequestId, self.LogicalResourceId
         )
@@ -165,8 +160,10 @@ class _Invocation(CfnResource):
         try:
             self.PhysicalResourceId = func(self._event, self._context)
             return
-        except (InvalidProperties, OperationFailed) as failure:
+        except InvalidProperties as failure:
             self.Reason = str(failure)
+        except EventFailed as failure:
+            self.Reason, self._fallback_physical_id = str(failure), failure.physical_id
         except Exception as error:  # a bug must still be answered, never left to time out
             logger.exception("Unexpected error")
             self.Reason = f"Unexpected {type(error).__name__}: {error}"
@@ -202,99 +199,45 @@ class _Invocation(CfnResource):
     def _budget(self) -> Budget:
         return Budget(lambda: self._context.get_remaining_time_in_millis() / 1000, self._delivery_seconds)
 
-    def _on_create(self, event: CloudFormationEvent, context: LambdaContext) -> str:
-        request, layer_version = _requested_grant(event["ResourceProperties"], context)
-        self._audit.describe(layer_version, request, request.statement_id)
-        self._audit.RevisionIdBefore = request.revision_id
-        # From here on the grant may land even if we never hear back: answer with an ID the rollback can clean up.
-        self._fallback_physical_id = build_physical_id(layer_version, request.statement_id, "")
+    def _decided(
+        self, decision: Callable[[CloudFormationEvent, LambdaContext, Clients, Budget], Result]
+    ) -> Callable[[CloudFormationEvent, LambdaContext], str]:
+        """A decision as crhelper calls it: the PhysicalResourceId returned, `Data` set, the audit filled in."""
+
+        def run(event: CloudFormationEvent, context: LambdaContext) -> str:
+            self._describe_in_audit(event, context)
+            result = decision(event, context, CLIENTS, self._budget())
+            self.Data = result.data
+            self._audit.Outcome, self._audit.OtherVersions = result.outcome, result.others
+            self._audit.RevisionIdAfter = result.data.get("RevisionId") or None
+            return result.physical_id
+
+        return run
+
+    def _describe_in_audit(self, event: CloudFormationEvent, context: LambdaContext) -> None:
+        grant_id = parse_physical_id(event.get("PhysicalResourceId"))
         try:
-            granted = grant(lambda_client(layer_version.region), request, layer_version, self._budget())
-        except OperationFailed as failure:
-            if not failure.outcome_unknown:
-                self._fallback_physical_id = build_not_granted_id(self.RequestId)
-            raise
-        self.Data, self._audit.Outcome, self._audit.RevisionIdAfter = granted.data, granted.outcome, granted.revision_id
-        return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
-
-    def _on_update(self, event: CloudFormationEvent, context: LambdaContext) -> str:
-        request, layer_version = _requested_grant(event["ResourceProperties"], context)
-        self._audit.describe(layer_version, request, request.statement_id)
-        client = lambda_client(layer_version.region)
-        physical_id = event["PhysicalResourceId"]
-        current = parse_physical_id(physical_id)
-        previous = _previous_grant(event, context)
-        if current is None or (current.layer_version, current.statement_id) != (layer_version, request.statement_id):
-            # New identity: CloudFormation deletes the old statement during cleanup, once this one is granted.
-            # Under the same StatementId, the statement there may be this resource's own from before.
-            replaceable = previous[1] if previous is not None and request.retention.active else None
-            granted = grant(client, request, layer_version, self._budget(), replaceable)
-            self.Data, self._audit.Outcome = granted.data, granted.outcome
-            self._audit.RevisionIdAfter = granted.revision_id
-            self._follow(client, request, layer_version, previous)
-            return build_physical_id(layer_version, granted.statement_id, granted.revision_id)
-        # Same identity: keep the PhysicalResourceId, so CloudFormation sends no cleanup Delete.
-        self._audit.RevisionIdBefore = current.revision_id or None
-        requested = GrantStatement.requested(request)
-        if current.outcome_unknown or previous is None or previous[0] != layer_version:
-            # The old properties do not say what the statement holds (the rollback of a failed replacement, say).
-            granted = update_in_place(client, request, layer_version, self._budget())
-        elif previous[1] == requested:
-            granted = kept(layer_version, request, current.revision_id)  # e.g. only ServiceTimeout changed
-        elif previous[1].statement_id == requested.statement_id:
-            granted = replace_statement(client, request, layer_version, self._budget())
-        else:
-            granted = update_in_place(client, request, layer_version, self._budget())
-        self.Data, self._audit.Outcome = granted.data, granted.outcome
-        self._audit.RevisionIdAfter = granted.revision_id
-        self._follow(client, request, layer_version, previous)
-        return physical_id
-
-    def _follow(
-        self,
-        client: LambdaClient,
-        request: PermissionRequest,
-        layer_version: LayerVersion,
-        previous: tuple[LayerVersion, GrantStatement] | None,
-    ) -> None:
-        """Bring the layer's other versions along with this Update (retention.follow)."""
-        if previous is not None:
-            self._audit.OtherVersions.update(follow(client, request, layer_version, previous, self._budget()))
-
-    def _on_delete(self, event: CloudFormationEvent, context: LambdaContext) -> str:
-        physical_id = event["PhysicalResourceId"]
-        grant_id = parse_physical_id(physical_id)
-        if grant_id is None:  # its Create failed and granted nothing
-            self._audit.Outcome = ALREADY_ABSENT
-            return physical_id
-        try:
-            expected: PermissionRequest | None = parse_properties(event.get("ResourceProperties"))
+            grant = declared_grant(event.get("ResourceProperties"), context)
         except InvalidProperties:
-            expected = None
-        self._audit.describe(grant_id.layer_version, expected, grant_id.statement_id)
-        self._audit.RevisionIdBefore = grant_id.revision_id or None
-        client = lambda_client(grant_id.layer_version.region)
-        if not grant_id.outcome_unknown and expected is not None and expected.retention.active:
-            granted = GrantStatement.requested(expected)
-            self._audit.Outcome, others = retire(client, grant_id, granted, expected.retention, self._budget())
-            self._audit.OtherVersions.update(others)
-        elif not grant_id.outcome_unknown:
-            self._audit.Outcome = revoke(client, grant_id, self._budget())
-        elif expected is None:  # a Create with invalid properties never reached Lambda
-            self._audit.Outcome = ALREADY_ABSENT
+            if grant_id is not None:
+                self._audit.describe(grant_id.layer_version, None, grant_id.statement_id)
         else:
-            # The Create may or may not have landed: remove the statement only if it is the one we asked for.
-            self._audit.Outcome = revoke_if_ours(client, grant_id, expected, self._budget())
+            self._audit.describe(grant.layer_version, grant.request, grant.request.statement_id)
+        if grant_id is not None:
+            self._audit.RevisionIdBefore = grant_id.revision_id or None
+
+
+def _timeout_physical_id(event: Mapping[str, Any], context: LambdaContext) -> str:
+    """What an event that runs out of time answers: the ID it had, or for a Create whose grant may have landed,
+    an ID whose Delete checks the statement before removing it."""
+    physical_id = _string_field(event, "PhysicalResourceId")
+    if physical_id:
         return physical_id
-
-
-def _previous_grant(event: CloudFormationEvent, context: LambdaContext) -> tuple[LayerVersion, GrantStatement] | None:
-    """What the old properties granted, read by the same rules as the new ones; None when they are not valid."""
     try:
-        request, layer_version = _requested_grant(event.get("OldResourceProperties"), context)
+        grant = declared_grant(event.get("ResourceProperties"), context)
     except InvalidProperties:
-        return None
-    return layer_version, GrantStatement.requested(request)
+        return build_not_granted_id(_string_field(event, "RequestId"))
+    return build_physical_id(grant.layer_version, grant.request.statement_id, "")
 
 
 def _string_field(event: Mapping[str, Any], name: str) -> str:

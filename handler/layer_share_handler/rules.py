@@ -15,6 +15,9 @@ from typing import Any
 GET_LAYER_VERSION = "lambda:GetLayerVersion"
 ALL_ACCOUNTS = "*"
 
+# The resource's Metadata key that repeats its properties, so that a cleanup Delete of a replaced copy can read
+# the live grant's from CloudFormation's record (DescribeStackResource resolves intrinsics in Metadata).
+GRANT_METADATA = "LayerShareGrant"
 # CloudFormation adds these to ResourceProperties itself.
 CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 

@@ -22,7 +22,8 @@ import pytest
 from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
 from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler import entry
-from layer_share_handler.entry import handler, lambda_client
+from layer_share_handler.entry import cloudformation_client, handler, lambda_client
+from layer_share_handler.lifecycle import Clients
 from tests.adversarial import figures
 from tests.adversarial.fault_proxy import FaultProxy, redirect_to
 from tests.cfn_protocol import LambdaContext
@@ -130,7 +131,7 @@ def lambda_calls(lambda_standin: LambdaStandIn, monkeypatch: pytest.MonkeyPatch)
                 watched[region] = client
         return client
 
-    monkeypatch.setattr(entry, "lambda_client", watched_client)
+    monkeypatch.setattr(entry, "CLIENTS", Clients(watched_client, cloudformation_client))
     yield log
     for client in watched.values():
         client.meta.events.unregister("before-call.lambda", unique_id=_CALL_LOG_BEFORE)

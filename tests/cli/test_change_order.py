@@ -52,7 +52,7 @@ class RecordingCloudFormation:
         self.sent.append(("Update", new.logical_id, dict(new.properties), None))
         return Deployed(new, f"{new.logical_id}@{new.properties['VersionNumber']}")
 
-    def delete(self, deployed: Deployed, function: Function) -> None:
+    def delete(self, deployed: Deployed, function: Function, live: Deployed | None = None) -> None:
         self.sent.append(("Delete", deployed.grant.logical_id, dict(deployed.grant.properties), function.code))
 
 
@@ -71,6 +71,7 @@ def test_a_replaced_grant_is_deleted_after_every_create_and_update_with_its_old_
         [grant("Moved", version="2"), grant("Kept"), grant("Added")],
         lambda _: None,
         no_other_versions,
+        set(),
     )
 
     assert [(kind, logical_id) for kind, logical_id, _, _ in cloudformation.sent] == [
@@ -80,13 +81,13 @@ def test_a_replaced_grant_is_deleted_after_every_create_and_update_with_its_old_
     ]
     assert cloudformation.sent[-1][2]["VersionNumber"] == "1"
     assert cloudformation.sent[-1][3] == NEW_CODE  # the stack's function runs the cleanup with its new code
-    assert stacks.deployed[("Prod/Layers", "Moved")].physical_id == "Moved@2" and not stacks.retained
+    assert stacks.deployed[("Prod/Layers", "Moved")].physical_id == "Moved@2" and not stacks.left
 
 
 def test_an_update_in_place_has_no_cleanup():
     stacks, cloudformation = deployed(grant("Share")), RecordingCloudFormation()
 
-    play(cloudformation, stacks, [grant("Share", principal="777788889999")], lambda _: None, no_other_versions)
+    play(cloudformation, stacks, [grant("Share", principal="777788889999")], lambda _: None, no_other_versions, set())
 
     assert [kind for kind, *_ in cloudformation.sent] == ["Update"]
 
@@ -101,10 +102,11 @@ def test_update_replace_policy_retain_keeps_the_old_grant():
         [grant("Moved", version="2", update_replace_retain=True)],
         messages.append,
         no_other_versions,
+        set(),
     )
 
     assert [kind for kind, *_ in cloudformation.sent] == ["Update"]
-    assert [item.grant.properties["VersionNumber"] for item in stacks.retained] == ["1"]
+    assert [grant.layer_version.version for grant in stacks.left] == [1]
     assert "  Retain  Prod/Layers/Moved (replaced; its policy is Retain)" in messages
 
 
@@ -112,10 +114,10 @@ def test_a_removed_grant_is_deleted_unless_its_deletion_policy_is_retain():
     stacks = deployed(grant("Gone", new_code=False), grant("Kept", retain_on_delete=True))
     cloudformation = RecordingCloudFormation()
 
-    play(cloudformation, stacks, [], lambda _: None, no_other_versions)
+    play(cloudformation, stacks, [], lambda _: None, no_other_versions, set())
 
     # The template no longer has a function for the stack: the old function runs the Delete.
     assert [(kind, logical_id, code) for kind, logical_id, _, code in cloudformation.sent] == [
         ("Delete", "Gone", OLD_CODE)
     ]
-    assert [item.grant.logical_id for item in stacks.retained] == ["Kept"] and stacks.deployed == {}
+    assert list(stacks.left.values()) == ["Prod/Layers/Kept (retained)"] and stacks.deployed == {}

@@ -86,4 +86,5 @@ def test_a_new_statement_id_retires_the_old_statement_on_every_version(tmp_path:
     result = run_try(synth(tmp_path / "v3", 3, statement_id="share-renamed"), history, [], {}, lambda _: None)
 
     assert result.before == shared("share", 1, 2)
-    assert result.after == shared("share-renamed", 3)
+    # The renamed statement is a new grant: its window is the newest two versions, and nothing of the old one stays.
+    assert result.after == shared("share-renamed", 2, 3)

@@ -125,13 +125,15 @@ def test_the_handler_logs_to_its_own_log_group_with_retention(grants: Grants) ->
         "AWS::IAM::Policy",
         {
             "PolicyDocument": {
-                "Statement": [
-                    {
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Effect": "Allow",
-                        "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-                    }
-                ]
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Effect": "Allow",
+                            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+                        }
+                    ]
+                )
             }
         },
     )
@@ -331,3 +333,48 @@ def test_a_default_statement_id_fits_the_rule_however_deep_the_construct(
     ((_, body),) = resources_of(Template.from_stack(stack).to_json(), "Custom::LayerVersionPermission").items()
     statement_id = body["Properties"]["StatementId"]
     assert len(statement_id) <= 100 and re.fullmatch(RULES["StatementId"].pattern, statement_id)
+
+
+def test_each_grant_repeats_its_properties_in_metadata_for_the_cleanup_to_read(grants: Grants) -> None:
+    for path in ("ToAccount", "RevokingOld", "Sharing/Organizationo-a1b2c3d4e5"):
+        resource = grants.grant(path)
+        properties = {
+            name: value
+            for name, value in resource["Properties"].items()
+            if name not in ("ServiceToken", "ServiceTimeout")
+        }
+        assert resource["Metadata"]["LayerShareGrant"] == properties
+
+
+def test_the_handler_may_read_its_own_stacks_record_and_no_other(grants: Grants) -> None:
+    grants.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "cloudformation:DescribeStackResource",
+                            "Effect": "Allow",
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:",
+                                        {"Ref": "AWS::Partition"},
+                                        ":cloudformation:",
+                                        {"Ref": "AWS::Region"},
+                                        ":",
+                                        {"Ref": "AWS::AccountId"},
+                                        ":stack/",
+                                        {"Ref": "AWS::StackName"},
+                                        "/*",
+                                    ],
+                                ]
+                            },
+                        }
+                    ]
+                )
+            }
+        },
+    )

@@ -14,12 +14,13 @@ from botocore.stub import Stubber
 
 from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler.budget import TIMER_MARGIN, Budget
-from layer_share_handler.entry import lambda_client
+from layer_share_handler.entry import cloudformation_client, lambda_client
 from tests.standins import REGION
 
 
 class WireCount:
-    """Requests sent by the handler's client, by operation: botocore's before-send fires once per HTTP request."""
+    """Requests sent by the handler's Lambda and CloudFormation clients, by operation: botocore's before-send fires
+    once per HTTP request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -39,10 +40,12 @@ class WireCount:
 @pytest.fixture
 def wire(lambda_standin: LambdaStandIn) -> Iterator[WireCount]:
     count = WireCount()
-    events = lambda_client(REGION).meta.events
-    events.register("before-send.lambda", count.on_send, unique_id="tests-wire-count")
+    clients = {"lambda": lambda_client(REGION), "cloudformation": cloudformation_client(REGION)}
+    for service, client in clients.items():
+        client.meta.events.register(f"before-send.{service}", count.on_send, unique_id="tests-wire-count")
     yield count
-    events.unregister("before-send.lambda", unique_id="tests-wire-count")
+    for service, client in clients.items():
+        client.meta.events.unregister(f"before-send.{service}", unique_id="tests-wire-count")
 
 
 class FakeTime:

@@ -1,7 +1,7 @@
-"""The fewest Lambda API calls each event can make, counted on the wire, with complete CloudFormation events.
+"""The fewest API calls each event can make without retention, counted on the wire, with complete events.
 
-Create 1; Delete of a grant whose outcome is known 1; an in-place Update at most 2 writes and 1 read; an Update
-that leaves the grant as it is, none. Only a Delete after a Create whose outcome is unknown reads first.
+Create 1; Delete 1 while the policy is as the grant left it; an in-place Update 1 read and at most 2 writes; an
+Update that leaves the grant as it is 1 read, which also grants again a statement someone removed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_delete_of_a_granted_statement_removes_it_in_one_call(invoke, receiver, 
     assert policy_statements(lambda_api, layer_v1) == {}
 
 
-def test_delete_of_a_statement_already_gone_is_one_call_and_succeeds(invoke, receiver, layer_v1, wire):
+def test_delete_of_a_statement_already_gone_reads_to_confirm_and_succeeds(invoke, receiver, layer_v1, wire):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
     send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
     wire.take()
@@ -50,7 +50,8 @@ def test_delete_of_a_statement_already_gone_is_one_call_and_succeeds(invoke, rec
     body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=created["PhysicalResourceId"])
 
     assert body["Status"] == "SUCCESS"
-    assert wire.take() == Counter({REMOVE: 1})
+    # The remove conditioned on the grant's RevisionId is refused, as the policy moved on: a read decides.
+    assert wire.take() == Counter({REMOVE: 1, READ: 1})
 
 
 def test_delete_after_a_create_whose_outcome_is_unknown_reads_then_removes(
@@ -82,7 +83,7 @@ def test_delete_after_a_failed_create_makes_no_call(invoke, receiver, layer_v1, 
     assert wire.take() == Counter()
 
 
-def test_update_of_the_principal_makes_two_writes_and_no_read(invoke, receiver, lambda_api, layer_v1, wire):
+def test_update_of_the_principal_reads_once_and_makes_two_writes(invoke, receiver, lambda_api, layer_v1, wire):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
     wire.take()
 
@@ -97,7 +98,7 @@ def test_update_of_the_principal_makes_two_writes_and_no_read(invoke, receiver, 
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
-    assert wire.take() == Counter({REMOVE: 1, ADD: 1})
+    assert wire.take() == Counter({READ: 1, REMOVE: 1, ADD: 1})
     assert policy_statements(lambda_api, layer_v1) == {
         "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER)
     }
@@ -135,7 +136,7 @@ def _as_written(layer_version_arn: str, form: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     "form", ["only ServiceTimeout changed", "principal as its root ARN", "LayerName as a name instead of its ARN"]
 )
-def test_update_that_leaves_the_grant_as_it_is_makes_no_call_and_keeps_the_id(
+def test_update_that_leaves_the_grant_as_it_is_reads_once_and_keeps_the_id(
     invoke, receiver, lambda_api, layer_v1, wire, form
 ):
     created = send(invoke, receiver, "Create", grant_properties(layer_v1))
@@ -156,5 +157,29 @@ def test_update_that_leaves_the_grant_as_it_is_makes_no_call_and_keeps_the_id(
     assert body["Data"]["StatementId"] == "share-partner"
     assert body["Data"]["LayerVersionArn"] == layer_v1
     assert json.loads(body["Data"]["Statement"]) == account_statement(layer_v1, "share-partner")
-    assert wire.take() == Counter()
+    assert wire.take() == Counter({READ: 1})
+    assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}
+
+
+@pytest.mark.parametrize("form", ["only ServiceTimeout changed", "principal as its root ARN"])
+def test_update_that_changes_only_the_form_grants_again_a_statement_removed_by_hand(
+    invoke, receiver, lambda_api, layer_v1, wire, form
+):
+    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    layer_arn = layer_v1.rsplit(":", 1)[0]
+    lambda_api.remove_layer_version_permission(LayerName=layer_arn, VersionNumber=1, StatementId="share-partner")
+    wire.take()
+
+    body = send(
+        invoke,
+        receiver,
+        "Update",
+        _as_written(layer_v1, form),
+        physical_id=created["PhysicalResourceId"],
+        old_properties=grant_properties(layer_v1),
+    )
+
+    assert (body["Status"], body["Reason"]) == ("SUCCESS", "")
+    assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert wire.take() == Counter({READ: 1, ADD: 1})
     assert policy_statements(lambda_api, layer_v1) == {"share-partner": account_statement(layer_v1, "share-partner")}

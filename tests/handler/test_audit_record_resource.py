@@ -94,17 +94,36 @@ def test_each_event_writes_one_record_of_what_it_did(invoke, receiver, layer_v1,
             OTHER_PARTNER,
             created_revision,
             updated_revision,
-            [_call("RemoveLayerVersionPermission", 204), _call("AddLayerVersionPermission", 201)],
+            [
+                _call("GetLayerVersionPolicy", 200),
+                _call("RemoveLayerVersionPermission", 204),
+                _call("AddLayerVersionPermission", 201),
+            ],
         ),
-        ("Update", "kept", OTHER_PARTNER, created_revision, created_revision, []),
-        ("Delete", "removed", OTHER_PARTNER, created_revision, None, [_call("RemoveLayerVersionPermission", 204)]),
+        ("Update", "kept", OTHER_PARTNER, created_revision, updated_revision, [_call("GetLayerVersionPolicy", 200)]),
+        (
+            "Delete",
+            "removed",
+            OTHER_PARTNER,
+            created_revision,
+            None,
+            # The remove conditioned on the Create's RevisionId is refused after the Update; a read decides.
+            [
+                _call("RemoveLayerVersionPermission", 412, "PreconditionFailedException"),
+                _call("GetLayerVersionPolicy", 200),
+                _call("RemoveLayerVersionPermission", 204),
+            ],
+        ),
         (
             "Delete",
             "already absent",
             OTHER_PARTNER,
             created_revision,
             None,
-            [_call("RemoveLayerVersionPermission", 404, "ResourceNotFoundException")],
+            [
+                _call("RemoveLayerVersionPermission", 412, "PreconditionFailedException"),
+                _call("GetLayerVersionPolicy", 404, "ResourceNotFoundException"),
+            ],
         ),
     ]
     assert len({record["RequestId"] for record in records}) == 5

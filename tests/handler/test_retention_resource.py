@@ -37,9 +37,15 @@ class Grant:
     physical_id: str = ""
     responses: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, request_type: str, properties: dict[str, str], **fields: Any) -> dict[str, Any]:
+    def send(
+        self,
+        request_type: str,
+        properties: dict[str, str],
+        live: tuple[str, dict[str, str]] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         event = cfn_event(request_type, "SharePartner", properties, self.receiver.url(uuid.uuid4().hex), **fields)
-        (response,) = (received.body for received in self.invoke(event))
+        (response,) = (received.body for received in self.invoke(event, live=live))
         assert response["Status"] == "SUCCESS", response["Reason"]
         assert response["RequestId"] == event["RequestId"]
         self.responses.append(response)
@@ -58,7 +64,8 @@ class Grant:
         return replaced
 
     def cleanup(self, replaced: tuple[str, dict[str, str]]) -> None:
-        self.send("Delete", replaced[1], physical_id=replaced[0])
+        """CloudFormation's cleanup Delete of a replaced copy: its record names this grant's live copy."""
+        self.send("Delete", replaced[1], live=(self.physical_id, self.properties), physical_id=replaced[0])
 
     def move(self, version_arn: str, **changes: str) -> None:
         """A successful move: the Update, then CloudFormation's cleanup Delete of the replaced grant."""
@@ -155,18 +162,25 @@ def test_keeping_one_version_revokes_the_old_one_on_each_move(lambda_api, versio
     assert shared(lambda_api, versions[:2]) == {1: {}, 2: {STATEMENT_ID: lambda_statement(versions[1], PARTNER)}}
 
 
-def test_a_foreign_statement_under_the_same_statement_id_is_untouched(lambda_api, versions, new_grant):
-    layer_arn = versions[0].rsplit(":", 1)[0]
+def _foreign_statement(lambda_api: Any, version_arn: str) -> None:
+    """A statement a person made under the grant's StatementId, for another account."""
+    layer_arn, version = version_arn.rsplit(":", 1)
     lambda_api.add_layer_version_permission(
         LayerName=layer_arn,
-        VersionNumber=1,
+        VersionNumber=int(version),
         StatementId=STATEMENT_ID,
         Action="lambda:GetLayerVersion",
         Principal=STRANGER,
     )
-    grant = new_grant(versions[1], keep_versions="2")
+
+
+def test_a_foreign_statement_under_the_same_statement_id_outside_the_window_is_untouched(
+    lambda_api, versions, new_grant
+):
+    _foreign_statement(lambda_api, versions[0])
+    grant = new_grant(versions[2], keep_versions="2")
     grant.create()
-    for version_arn in versions[2:]:
+    for version_arn in versions[3:]:
         grant.move(version_arn)
     grant.delete()
 
@@ -177,6 +191,21 @@ def test_a_foreign_statement_under_the_same_statement_id_is_untouched(lambda_api
         4: {},
         5: {},
     }
+
+
+def test_a_foreign_statement_where_the_window_must_hold_the_grant_fails_the_create_and_is_named(
+    invoke, receiver, lambda_api, versions, new_grant
+):
+    _foreign_statement(lambda_api, versions[0])
+    grant = new_grant(versions[1], keep_versions="2")
+    event = cfn_event("Create", "SharePartner", grant.properties, receiver.url(uuid.uuid4().hex))
+
+    (response,) = (received.body for received in invoke(event))
+
+    assert response["Status"] == "FAILED"
+    assert f"on {versions[0]} holds a statement this resource did not make" in response["Reason"]
+    assert "arn:aws:iam::445566778899:root" in response["Reason"]
+    assert shared(lambda_api, versions[:1]) == {1: {STATEMENT_ID: lambda_statement(versions[0], STRANGER)}}
 
 
 def test_a_version_the_owner_deleted_is_skipped_and_does_not_count(lambda_api, versions, new_grant):
