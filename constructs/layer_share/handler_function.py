@@ -16,7 +16,6 @@ from .app_checks import GrantIndex
 from .asset import handler_code
 from .layer_policies import LayerPolicies
 
-
 DESCRIBE_STACK_RESOURCE = "cloudformation:DescribeStackResource"
 
 
