@@ -21,6 +21,7 @@ from .problems import (
     grant_problems,
     layer_problems,
     list_problems,
+    removal_policy_problems,
     retention_problems,
 )
 from .target import target_for
@@ -29,7 +30,6 @@ RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
 # instead of after CloudFormation's default of one hour.
 SERVICE_TIMEOUT_SECONDS = 5 * 60
-POLICY_SIZE_WARNING = "layer-share:LayerPolicyNearLimit"
 EMPTY_SHARING_WARNING = "layer-share:EmptySharing"
 
 
@@ -100,6 +100,7 @@ class LayerVersionPermission(Construct):
             *bad_arn,
             *grant_problems(grantee, organization, sid, allow_all_accounts),
             *retention_problems(keep_versions),
+            *removal_policy_problems(removal_policy),
         ]
         target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
         self._resource = CfnResource(
@@ -130,7 +131,9 @@ class LayerVersionPermission(Construct):
             removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
         )
         if not bad_arn:
-            problems += self._check_in_app(handler, GrantFacts(self, arn, sid, grantee, organization))
+            problems += self._check_in_app(
+                handler, GrantFacts(self, arn, sid, grantee, organization, handler.stack_path)
+            )
         if problems:
             self.node.add_validation(Problems(type(self).__name__, problems))
 
@@ -141,7 +144,7 @@ class LayerVersionPermission(Construct):
         self._resource.add_resource_dependency(permission.policy)
         findings = handler.index.add(grant)
         for warning in findings.warnings:
-            Annotations.of(self).add_warning_v2(POLICY_SIZE_WARNING, warning)
+            Annotations.of(self).add_warning_v2(warning.acknowledgment_id, warning.message)
         problems = [account_problem(grant.version_arn, handler.account, handler.stack_path), permission.problem]
         return [*findings.errors, *(problem for problem in problems if problem is not None)]
 
@@ -187,17 +190,21 @@ class LayerVersionSharing(Construct):
         *,
         layer_version: lambda_.ILayerVersion | None = None,
         layer_version_arn: str | None = None,
-        accounts: Sequence[str] = (),
-        organization_ids: Sequence[str] = (),
+        accounts: Sequence[str] | None = None,
+        organization_ids: Sequence[str] | None = None,
         keep_versions: int | None = None,
         revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
+        # None is "not given", as for any optional CDK prop.
+        accounts = () if accounts is None else accounts
+        organization_ids = () if organization_ids is None else organization_ids
         problems = [
             *layer_problems(named_layer_version(self, layer_version, layer_version_arn)),
             *list_problems("accounts", "Principal", accounts),
             *list_problems("organization_ids", "OrganizationId", organization_ids),
+            *removal_policy_problems(removal_policy),
         ]
         if problems:
             # The grants would repeat these problems; synth stops anyway, so none is declared.

@@ -184,9 +184,13 @@ def test_the_same_statement_id_on_one_layer_version_anywhere_in_the_app_names_bo
     )
     other = cdk.Stack(cdk.Stage(app, "Prod"), "TeamB")
     LayerVersionPermission(other, "Share", layer_version_arn=TOOLS_7, principal="223456789012", statement_id="partner")
-    # Another layer version may use the same StatementId.
+    # Another layer may use the same StatementId.
     LayerVersionPermission(
-        other, "Other", layer_version_arn=TOOLS_7[:-1] + "8", principal="223456789012", statement_id="partner"
+        other,
+        "Other",
+        layer_version_arn=TOOLS_7.replace(":tools:", ":runtime:"),
+        principal="223456789012",
+        statement_id="partner",
     )
     assert synth_errors(app) == [
         f"[Prod/TeamB/Share] LayerVersionPermission: TeamA/Share and Prod/TeamB/Share both grant on layer version "
