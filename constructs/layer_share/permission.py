@@ -96,11 +96,12 @@ class LayerVersionPermission(Construct):
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
         handler = PermissionHandler.of(stack)
         bad_arn = layer_problems(arn)
+        bad_removal = removal_policy_problems(removal_policy)
         problems = [
             *bad_arn,
             *grant_problems(grantee, organization, sid, allow_all_accounts),
             *retention_problems(keep_versions),
-            *removal_policy_problems(removal_policy),
+            *bad_removal,
         ]
         target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
         self._resource = CfnResource(
@@ -127,8 +128,11 @@ class LayerVersionPermission(Construct):
         # handler: CloudFormation then simply keeps the old grant.
         retention = keep_versions is not None or revoke_retained_on_delete
         self._resource.apply_removal_policy(RemovalPolicy.DESTROY if retention else RemovalPolicy.RETAIN)
+        # CDK itself would throw at SNAPSHOT, without naming the prop; the problem is reported instead.
         self._resource.apply_removal_policy(
-            removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
+            RemovalPolicy.DESTROY if bad_removal else removal_policy,
+            default=RemovalPolicy.DESTROY,
+            apply_to_update_replace_policy=False,
         )
         if not bad_arn:
             problems += self._check_in_app(
