@@ -57,8 +57,9 @@ class LayerVersionPermission(Construct):
     stack leaves no grant behind; RETAIN keeps them all.
 
     `cdk synth` reports every problem at once, with this construct's path: concrete values are checked with
-    the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer
-    version, a layer version policy past Lambda's size limit, a layer in another account than the stack's).
+    the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer,
+    one grantee twice on one layer version in one stack, a layer version policy past Lambda's size limit, a layer in
+    another account than the stack's, a region botocore does not know).
     A token (a principal from a parameter, say) is checked by the handler at deploy time; the
     `allow_all_accounts` guard needs a concrete principal, so a token that resolves to `'*'` is not stopped.
 
