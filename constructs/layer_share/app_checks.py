@@ -12,15 +12,17 @@ from typing import Any, cast
 
 from constructs import Construct
 from layer_share_handler.physical_id import LayerVersion
-from layer_share_handler.rules import RULES, quote
+from layer_share_handler.rules import ALL_ACCOUNTS, RULES, quote
 from layer_share_handler.statement import GrantStatement, account_or_star
 
 from .problems import Prop
+from .regions import UNKNOWN_REGION_WARNING, unknown_region
 
 # Lambda's quota on a resource-based policy, which a layer version's policy is: 20 KB
 # (Lambda developer guide, "Lambda quotas").
 POLICY_LIMIT = 20_480
 WARN_AT = POLICY_LIMIT * 8 // 10
+POLICY_SIZE_WARNING = "layer-share:LayerPolicyNearLimit"
 _EMPTY_POLICY_SIZE = len(json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": []}, separators=(",", ":")))
 # What a value known only at deploy time is counted as: the longest the rules allow.
 _LONGEST_LAYER_ARN = "arn:aws:lambda:ap-southeast-7:123456789012:layer:"
@@ -41,6 +43,7 @@ class GrantFacts:
     statement_id: Prop
     principal: Prop
     organization_id: Prop | None
+    stack_path: str  # the stack that deploys the grant
 
 
 @dataclass
@@ -51,13 +54,31 @@ class _LayerVersionPolicy:
 
 
 @dataclass(frozen=True)
+class AppWarning:
+    """A warning on the grant, and the ID that acknowledges it (Annotations.acknowledge_warning)."""
+
+    acknowledgment_id: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Findings:
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[AppWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """The first grant seen under a key: which construct, on which layer version, with which values."""
+
+    construct: Construct
+    version_arn: str
+    statement_id: str
+    principal: str
 
 
 class GrantIndex(Construct):
-    """Every grant in the app, by layer version and StatementId."""
+    """Every grant in the app, by layer and StatementId, by layer version and grantee, and by layer version policy."""
 
     CONSTRUCT_ID = "LayerVersionPermissionIndex"
 
@@ -72,30 +93,85 @@ class GrantIndex(Construct):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self._statement_ids: dict[tuple[str, str], Construct] = {}
+        self._statement_ids: dict[tuple[str, str], _Declared] = {}
+        self._grantees: dict[tuple[str, str, str, str | None], _Declared] = {}
         self._policies: dict[str, _LayerVersionPolicy] = {}
 
     def add(self, grant: GrantFacts) -> Findings:
+        arn = grant.version_arn
         findings = Findings()
+        findings.errors.extend(
+            problem for problem in (self._same_statement_id(grant), self._same_grantee(grant)) if problem
+        )
+        if arn.known and arn.value not in self._policies and (region := unknown_region(arn.name, arn.value)):
+            findings.warnings.append(AppWarning(UNKNOWN_REGION_WARNING, region))
+        self._add_to_policy(grant, findings)
+        return findings
+
+    def _same_statement_id(self, grant: GrantFacts) -> str | None:
+        """Lambda keeps one statement per StatementId on a layer version, and the handler takes a statement under a
+        grant's StatementId on another version of the same layer for that grant's own, kept by its retention."""
         arn, statement_id = grant.version_arn, grant.statement_id
-        version = f"layer version {quote(arn.value)}" if arn.known else "the same layer version (a token)"
-        if statement_id.known:
-            first = self._statement_ids.setdefault((arn.value, statement_id.value), grant.construct)
-            if first is not grant.construct:
-                findings.errors.append(
-                    f"{first.node.path} and {grant.construct.node.path} both grant on {version} with "
-                    f"statement_id={quote(statement_id.value)}; Lambda keeps one statement per StatementId on a layer "
-                    "version, so one would fail or take over the other's statement. Give one of them another "
-                    "statement_id (or leave it out for the default)"
-                )
+        if not statement_id.known:
+            return None
+        first = self._statement_ids.setdefault((_layer_of(arn), statement_id.value), _declared(grant))
+        if first.construct is grant.construct:
+            return None
+        fix = "Give one of them another statement_id (or leave it out for the default)"
+        if first.version_arn == arn.value:
+            return (
+                f"{first.construct.node.path} and {grant.construct.node.path} both grant on {_version(arn)} with "
+                f"statement_id={quote(statement_id.value)}; Lambda keeps one statement per StatementId on a layer "
+                f"version, so one would fail or take over the other's statement. {fix}"
+            )
+        return (
+            f"{first.construct.node.path} grants on layer version {quote(first.version_arn)} and "
+            f"{grant.construct.node.path} on {quote(arn.value)}, two versions of one layer, both with "
+            f"statement_id={quote(statement_id.value)}; the handler takes a statement under a grant's StatementId on "
+            "another version of its layer for a statement that grant keeps, so each grant would revoke or prune the "
+            f"other's statement. {fix}"
+        )
+
+    def _same_grantee(self, grant: GrantFacts) -> str | None:
+        """Two statements granting one account (however spelled), organization or everyone on one layer version, from
+        one stack: revoking either grant would leave the access in place through the other. Two stacks may each
+        declare, and own, the same access (two stages in one account, say): each keeps it while it declares it."""
+        values = (grant.statement_id, grant.principal, grant.organization_id)
+        if not all(value is None or value.known for value in values):
+            return None
+        organization = None if grant.organization_id is None else str(grant.organization_id.value)
+        grantee = account_or_star(grant.principal.value)
+        key = (grant.stack_path, grant.version_arn.value, grantee, organization)
+        first = self._grantees.setdefault(key, _declared(grant))
+        if first.construct is grant.construct or first.statement_id == grant.statement_id.value:
+            return None  # the same StatementId is reported as such
+        if organization is not None:
+            who = f"organization {quote(organization)}"
+        else:
+            who = "every AWS account" if grantee == ALL_ACCOUNTS else f"account {grantee}"
+        spelled = (
+            ""
+            if first.principal == grant.principal.value
+            else f" (principal={quote(first.principal)} and principal={quote(grant.principal.value)}, which Lambda "
+            "stores alike)"
+        )
+        return (
+            f"{first.construct.node.path} and {grant.construct.node.path} both grant {who} on "
+            f"{_version(grant.version_arn)}{spelled}, under statement_id={quote(first.statement_id)} and "
+            f"statement_id={quote(grant.statement_id.value)}; Lambda would keep both statements, so removing either "
+            f"grant, or changing its principal, would leave {who} the access through the other. Keep one of them"
+        )
+
+    def _add_to_policy(self, grant: GrantFacts, findings: Findings) -> None:
+        arn = grant.version_arn
         policy = self._policies.setdefault(arn.value, _LayerVersionPolicy(grant.construct))
         before = policy.size
         policy.size += _statement_size(grant) + (1 if policy.grants else 0)
         policy.grants += 1
         if policy.size <= POLICY_LIMIT and not before <= WARN_AT < policy.size:
-            return findings
+            return
         estimate = (
-            f"the {policy.grants} grants this app declares on {version} (the first at {policy.first.node.path}) "
+            f"the {policy.grants} grants this app declares on {_version(arn)} (the first at {policy.first.node.path}) "
             f"bring its estimated layer version policy to {policy.size:,} bytes"
         )
         advice = "share with an organization (organization_id or organization_ids) instead of many accounts"
@@ -106,10 +182,26 @@ class GrantIndex(Construct):
             )
         else:
             findings.warnings.append(
-                f"{estimate}, past 80% of Lambda's limit of {POLICY_LIMIT:,} bytes for a resource-based policy "
-                f"(statements added outside this app count too); {advice}"
+                AppWarning(
+                    POLICY_SIZE_WARNING,
+                    f"{estimate}, past 80% of Lambda's limit of {POLICY_LIMIT:,} bytes for a resource-based policy "
+                    f"(statements added outside this app count too); {advice}",
+                )
             )
-        return findings
+
+
+def _declared(grant: GrantFacts) -> _Declared:
+    return _Declared(grant.construct, str(grant.version_arn.value), grant.statement_id.value, grant.principal.value)
+
+
+def _version(arn: Prop) -> str:
+    return f"layer version {quote(arn.value)}" if arn.known else "the same layer version (a token)"
+
+
+def _layer_of(arn: Prop) -> str:
+    """The layer of a concrete layer version ARN; a token stands for its own layer version only."""
+    arn_text = str(arn.value)
+    return arn_text.rpartition(":")[0] if arn.known else arn_text
 
 
 def _statement_size(grant: GrantFacts) -> int:

@@ -56,6 +56,10 @@ IAM5_REASON = (
     "layer: it must revoke grants on versions the template no longer names, and a new layer version must not "
     "change the role's policies."
 )
+LITERAL_REASON = (
+    "The only '*' here is CloudFormation's text that turns any '*' in the layer ARN, known only at deploy time, into "
+    "IAM's literal '${*}', so that this resource names one layer and never a wildcard."
+)
 
 
 def compact_size(document: Any) -> int:
@@ -116,13 +120,15 @@ class LayerPolicies(Construct):
         index = int(hashlib.sha256(key.encode()).hexdigest(), 16) % SHARDS
         shard = self._shards.get(index) or self._new_shard(index)
         if key not in shard.resources:
-            layer_key = json.dumps(self._stack.resolve(layer), sort_keys=True) if unresolved else layer
+            resolved_layer = self._stack.resolve(layer) if unresolved else layer
+            layer_key = json.dumps(resolved_layer, sort_keys=True) if unresolved else layer
             shard.resources[key], shard.resources[layer_key] = every_version, layer
             for resource in (every_version, layer):
                 shard.size += (TOKEN_RESOURCE_LENGTH if unresolved else len(json.dumps(resource))) + 1
-            # cdk-nag reports each wildcard resource as its own finding.
-            finding = f"AwsSolutions::AwsSolutions-IAM5[Resource::{_as_cdk_nag_renders(resolved)}]"
-            Validations.of(shard.policy).acknowledge(Acknowledgment(id=finding, reason=IAM5_REASON))
+            # cdk-nag reports each resource with a '*' in its template text as its own finding.
+            _acknowledge_iam5(shard.policy, resolved, IAM5_REASON)
+            if unresolved:
+                _acknowledge_iam5(shard.policy, resolved_layer, LITERAL_REASON)
         if shard.size <= DESIGN_LIMIT:
             return LayerPermission(shard.policy, None)
         return LayerPermission(
@@ -152,14 +158,27 @@ class LayerPolicies(Construct):
         return shard
 
 
+def _acknowledge_iam5(policy: iam.CfnManagedPolicy, resource: Any, reason: str) -> None:
+    finding = f"AwsSolutions::AwsSolutions-IAM5[Resource::{_as_cdk_nag_renders(resource)}]"
+    Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
 def _as_cdk_nag_renders(resource: Any) -> str:
-    """A resource as cdk-nag names it in a finding: a Fn::Join's parts joined, each intrinsic as compact JSON."""
+    """A resource as cdk-nag names it in a finding (its flattenCfnReference): Fn::Join's parts joined, Fn::Sub's
+    argument, Ref and Fn::GetAtt in angle brackets, `${...}` in a string as `<...>`, anything else as compact JSON."""
     if isinstance(resource, str):
-        return resource
-    delimiter, parts = resource["Fn::Join"]
-    return str(delimiter).join(
-        part if isinstance(part, str) else json.dumps(part, separators=(",", ":")) for part in parts
-    )
+        return resource.replace("${", "<").replace("}", ">")
+    if isinstance(resource, dict) and len(resource) == 1:
+        ((function, argument),) = resource.items()
+        if function == "Fn::Join" and isinstance(argument[1], list):
+            return str(argument[0]).join(_as_cdk_nag_renders(part) for part in argument[1])
+        if function in ("Fn::Sub", "Fn::ImportValue"):
+            return _as_cdk_nag_renders(argument)
+        if function == "Fn::GetAtt":
+            return f"<{_as_cdk_nag_renders(argument[0])}.{_as_cdk_nag_renders(argument[1])}>"
+        if function == "Ref":
+            return f"<{_as_cdk_nag_renders(argument)}>"
+    return json.dumps(resource, separators=(",", ":"))
 
 
 def _document(resources: list[str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .problems import (
     grant_problems,
     layer_problems,
     list_problems,
+    removal_policy_problems,
     retention_problems,
 )
 from .target import target_for
@@ -29,7 +30,6 @@ RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
 # instead of after CloudFormation's default of one hour.
 SERVICE_TIMEOUT_SECONDS = 5 * 60
-POLICY_SIZE_WARNING = "layer-share:LayerPolicyNearLimit"
 EMPTY_SHARING_WARNING = "layer-share:EmptySharing"
 
 
@@ -57,8 +57,9 @@ class LayerVersionPermission(Construct):
     stack leaves no grant behind; RETAIN keeps them all.
 
     `cdk synth` reports every problem at once, with this construct's path: concrete values are checked with
-    the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer
-    version, a layer version policy past Lambda's size limit, a layer in another account than the stack's).
+    the handler's own rules, and against every other grant in the app (a StatementId used twice on one layer,
+    one grantee twice on one layer version in one stack, a layer version policy past Lambda's size limit, a layer in
+    another account than the stack's, a region botocore does not know).
     A token (a principal from a parameter, say) is checked by the handler at deploy time; the
     `allow_all_accounts` guard needs a concrete principal, so a token that resolves to `'*'` is not stopped.
 
@@ -96,10 +97,12 @@ class LayerVersionPermission(Construct):
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
         handler = PermissionHandler.of(stack)
         bad_arn = layer_problems(arn)
+        bad_removal = removal_policy_problems(removal_policy)
         problems = [
             *bad_arn,
             *grant_problems(grantee, organization, sid, allow_all_accounts),
             *retention_problems(keep_versions),
+            *bad_removal,
         ]
         target = target_for(str(arn.value), known=arn.known, defined_in_same_stack=_defined_in(layer_version, stack))
         grant = {
@@ -128,11 +131,16 @@ class LayerVersionPermission(Construct):
         # handler: CloudFormation then simply keeps the old grant.
         retention = keep_versions is not None or revoke_retained_on_delete
         self._resource.apply_removal_policy(RemovalPolicy.DESTROY if retention else RemovalPolicy.RETAIN)
+        # CDK itself would throw at SNAPSHOT, without naming the prop; the problem is reported instead.
         self._resource.apply_removal_policy(
-            removal_policy, default=RemovalPolicy.DESTROY, apply_to_update_replace_policy=False
+            RemovalPolicy.DESTROY if bad_removal else removal_policy,
+            default=RemovalPolicy.DESTROY,
+            apply_to_update_replace_policy=False,
         )
         if not bad_arn:
-            problems += self._check_in_app(handler, GrantFacts(self, arn, sid, grantee, organization))
+            problems += self._check_in_app(
+                handler, GrantFacts(self, arn, sid, grantee, organization, handler.stack_path)
+            )
         if problems:
             self.node.add_validation(Problems(type(self).__name__, problems))
 
@@ -143,7 +151,7 @@ class LayerVersionPermission(Construct):
         self._resource.add_resource_dependency(permission.policy)
         findings = handler.index.add(grant)
         for warning in findings.warnings:
-            Annotations.of(self).add_warning_v2(POLICY_SIZE_WARNING, warning)
+            Annotations.of(self).add_warning_v2(warning.acknowledgment_id, warning.message)
         problems = [account_problem(grant.version_arn, handler.account, handler.stack_path), permission.problem]
         return [*findings.errors, *(problem for problem in problems if problem is not None)]
 
@@ -189,17 +197,21 @@ class LayerVersionSharing(Construct):
         *,
         layer_version: lambda_.ILayerVersion | None = None,
         layer_version_arn: str | None = None,
-        accounts: Sequence[str] = (),
-        organization_ids: Sequence[str] = (),
+        accounts: Sequence[str] | None = None,
+        organization_ids: Sequence[str] | None = None,
         keep_versions: int | None = None,
         revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
+        # None is "not given", as for any optional CDK prop.
+        accounts = () if accounts is None else accounts
+        organization_ids = () if organization_ids is None else organization_ids
         problems = [
             *layer_problems(named_layer_version(self, layer_version, layer_version_arn)),
             *list_problems("accounts", "Principal", accounts),
             *list_problems("organization_ids", "OrganizationId", organization_ids),
+            *removal_policy_problems(removal_policy),
         ]
         if problems:
             # The grants would repeat these problems; synth stops anyway, so none is declared.

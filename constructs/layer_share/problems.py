@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Token
+from aws_cdk import RemovalPolicy, Token
 
 from constructs import IValidation
 from layer_share_handler.rules import (
@@ -21,6 +21,7 @@ from layer_share_handler.rules import (
     property_problem,
     quote,
 )
+from layer_share_handler.statement import account_or_star
 
 ARN_SHAPE = "arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
 
@@ -125,6 +126,20 @@ def retention_problems(keep_versions: Any) -> list[str]:
     ]
 
 
+def removal_policy_problems(removal_policy: Any) -> list[str]:
+    """What deleting a grant can do: revoke it (DESTROY) or keep it (RETAIN). A grant has no snapshot, and
+    `layer-share try` models these two only."""
+    if removal_policy in (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN):
+        return []
+    given = (
+        f"RemovalPolicy.{removal_policy.name}" if isinstance(removal_policy, RemovalPolicy) else quote(removal_policy)
+    )
+    return [
+        f"removal_policy={given} does not apply to a grant, which has nothing to snapshot; use "
+        "RemovalPolicy.DESTROY to revoke the grant when it is deleted, or RemovalPolicy.RETAIN to keep it"
+    ]
+
+
 def list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]:
     """What is wrong with each entry of LayerVersionSharing's `accounts` or `organization_ids`."""
     if isinstance(values, str):
@@ -145,6 +160,16 @@ def list_problems(prop: str, cfn_name: str, values: Sequence[str]) -> list[str]:
             )
         elif (problem := rule_problem(entry, cfn_name)) is not None:
             problems.append(problem)
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    problems += [f"{prop} lists {quote(value)} more than once" for value in repeated]
-    return problems
+    # An account ID and its root ARN are one principal to Lambda.
+    spellings: dict[Any, list[Any]] = {}
+    for value in values:
+        principal = cfn_name == "Principal" and isinstance(value, str)
+        spellings.setdefault(account_or_star(value) if principal else value, []).append(value)
+    return problems + [
+        f"{prop} lists {quote(same[0])} more than once"
+        if len(set(same)) == 1
+        else f"{prop} lists account {grantee} more than once, as {' and '.join(quote(value) for value in same)}, "
+        "which Lambda stores alike; list it once"
+        for grantee, same in spellings.items()
+        if len(same) > 1
+    ]

@@ -53,3 +53,27 @@ def test_a_users_stack_passes_cdk_nag_with_the_constructs_own_reasoned_acknowled
         for name in ("runtime", "tools")
     ]
     assert all("revoke grants on versions the template no longer names" in reason for reason in acknowledged.values())
+
+
+def test_a_layer_version_arn_from_a_parameter_passes_cdk_nag_with_reasons(tmp_path: Path) -> None:
+    """The policy names the layer with IAM's literal `${*}` for any `*` in the value: cdk-nag sees a '*' in the
+    CloudFormation text of both resources, and each is acknowledged with its own reason."""
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "Layers", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    arn = cdk.CfnParameter(stack, "ToolsLayerVersionArn").value_as_string
+    LayerVersionPermission(stack, "Share", layer_version_arn=arn, principal="223456789012")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+    app.synth()  # a finding, or a rule that cannot read the policy, would raise
+
+    reasons = sorted(
+        reason
+        for construct in app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule, reason in entry.data.items()
+        if rule.startswith("AwsSolutions::AwsSolutions-IAM5[Resource::")
+    )
+    every_version, layer = reasons  # "The handler may ...", "The only '*' here ..."
+    assert "revoke grants on versions the template no longer names" in every_version
+    assert "IAM's literal '${*}', so that this resource names one layer and never a wildcard" in layer

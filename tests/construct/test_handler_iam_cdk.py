@@ -14,6 +14,7 @@ import cfnlint
 import pytest
 
 from layer_share import LayerVersionPermission
+from layer_share_cli.template import StackValues, resolve
 
 from .conftest import cdk_json_context, resources_of
 
@@ -184,3 +185,40 @@ def test_adding_or_removing_the_first_grant_on_a_layer_changes_that_grant_and_it
     without = synth(common)
     policy_id, _ = policy_naming(with_it, new_layer.rpartition(":")[0])
     assert changed(without, with_it) == {logical_id(with_it, new_layer), policy_id}
+
+
+# A layer version ARN known only at deploy time, from a parameter: IAM reads `*` and `?` in a Resource as wildcards
+# and `${...}` as a variable, and the handler refuses such a LayerName only once its policy exists. The template
+# turns them into IAM's literal `${*}`, `${?}` and `${$}`, so the policy names one layer, whatever the value.
+
+
+@pytest.mark.parametrize(
+    ("given", "layer"),
+    [
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:*:1", f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:${{*}}"),
+        (
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:to?ls*:1",
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:to${{?}}ls${{*}}",
+        ),
+        ("arn:aws:lambda:*:*:layer:tools:1", "arn:aws:lambda:${*}:${*}:layer:tools"),
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:$x:1", f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:${{$}}x"),
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:tools:1", f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:tools"),
+    ],
+    ids=["name-star", "name-pattern", "region-and-account-star", "dollar", "valid"],
+)
+def test_a_layer_arn_parameter_never_gives_the_handler_a_wildcard_layer(given: str, layer: str) -> None:
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Shared")
+    arn = cdk.CfnParameter(stack, "ToolsLayerVersionArn").value_as_string
+    LayerVersionPermission(stack, "Share", layer_version_arn=arn, principal="123456789012")
+    template = app.synth().get_stack_by_name("Shared").template
+
+    # Evaluated as CloudFormation would, with the parameter's value.
+    values = StackValues(template, pseudo={}, given={"ToolsLayerVersionArn": given})
+    resources = [
+        resolve(resource, values, name)
+        for name, body in resources_of(template, "AWS::IAM::ManagedPolicy").items()
+        for resource in body["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+    ]
+
+    assert sorted(resources) == sorted([layer, f"{layer}:*"])

@@ -149,20 +149,28 @@ def test_the_handler_role_is_for_lambda_only_with_its_layer_policies_attached(gr
         assert body["Properties"]["Roles"] == [{"Ref": role_id}]
 
 
+def literal_layer_of(version_arn: Any) -> Any:
+    """A token's layer ARN, rebuilt from its parts, with `$`, `*` and `?` replaced by IAM's literal `${$}`, `${*}`
+    and `${?}`: a deploy-time value can never make a wildcard."""
+    split = {"Fn::Split": [":", version_arn]}
+    text: Any = {"Fn::Join": [":", [{"Fn::Select": [i, split]} for i in range(7)]]}
+    for character in ("$", "*", "?"):
+        text = {"Fn::Join": ["${" + character + "}", {"Fn::Split": [character, text]}]}
+    return text
+
+
 def every_version_of(version_arn: Any) -> Any:
     """IAM's name for every version of a layer: its layer version ARN with the version replaced by a wildcard."""
     if isinstance(version_arn, str):
         return version_arn.rpartition(":")[0] + ":*"
-    split = {"Fn::Split": [":", version_arn]}
-    return {"Fn::Join": [":", [*({"Fn::Select": [i, split]} for i in range(7)), "*"]]}
+    return {"Fn::Sub": ["${Layer}:*", {"Layer": literal_layer_of(version_arn)}]}
 
 
 def the_layer_of(version_arn: Any) -> Any:
     """The layer's own ARN, which IAM authorizes lambda:ListLayerVersions against."""
     if isinstance(version_arn, str):
         return version_arn.rpartition(":")[0]
-    split = {"Fn::Split": [":", version_arn]}
-    return {"Fn::Join": [":", [{"Fn::Select": [i, split]} for i in range(7)]]}
+    return {"Fn::Sub": ["${Layer}", {"Layer": literal_layer_of(version_arn)}]}
 
 
 def test_layer_actions_are_allowed_on_every_version_of_the_declared_layers_and_nothing_else(grants: Grants) -> None:

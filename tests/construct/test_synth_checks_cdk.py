@@ -5,6 +5,10 @@ The apps are shaped like users': several stacks, a nested stack, a Stage, tokens
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+from importlib.metadata import version
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,6 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Annotations, Match, Template
 
 from layer_share import LayerVersionPermission, LayerVersionSharing, PermissionHandler
+from layer_share.regions import endpoint_data, unknown_region
 from layer_share_handler.rules import RULES, property_problem
 
 from .conftest import cdk_json_context, resources_of
@@ -184,9 +189,13 @@ def test_the_same_statement_id_on_one_layer_version_anywhere_in_the_app_names_bo
     )
     other = cdk.Stack(cdk.Stage(app, "Prod"), "TeamB")
     LayerVersionPermission(other, "Share", layer_version_arn=TOOLS_7, principal="223456789012", statement_id="partner")
-    # Another layer version may use the same StatementId.
+    # Another layer may use the same StatementId.
     LayerVersionPermission(
-        other, "Other", layer_version_arn=TOOLS_7[:-1] + "8", principal="223456789012", statement_id="partner"
+        other,
+        "Other",
+        layer_version_arn=TOOLS_7.replace(":tools:", ":runtime:"),
+        principal="223456789012",
+        statement_id="partner",
     )
     assert synth_errors(app) == [
         f"[Prod/TeamB/Share] LayerVersionPermission: TeamA/Share and Prod/TeamB/Share both grant on layer version "
@@ -345,3 +354,197 @@ def test_layer_version_sharing_passes_its_retention_to_every_grant() -> None:
     Template.from_stack(stack).all_resources_properties(
         "Custom::LayerVersionPermission", {"KeepVersions": "2", "RevokeRetainedOnDelete": "false"}
     )
+
+
+# Grants that would collide at deploy.
+
+
+def test_the_same_statement_id_on_two_versions_of_one_layer_names_both_grants() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers", env=OWNER)
+    tools_3, tools_4 = TOOLS_7[:-1] + "3", TOOLS_7[:-1] + "4"
+    LayerVersionPermission(stack, "Old", layer_version_arn=tools_3, principal="123456789012", statement_id="partner")
+    LayerVersionPermission(stack, "New", layer_version_arn=tools_4, principal="223456789012", statement_id="partner")
+    # Tokens are compared only with the same token: nothing is known of their layer.
+    arn = cdk.CfnParameter(stack, "Arn").value_as_string
+    LayerVersionPermission(stack, "Token", layer_version_arn=arn, principal="123456789012", statement_id="partner")
+
+    assert synth_errors(app) == [
+        f"[Layers/New] LayerVersionPermission: Layers/Old grants on layer version '{tools_3}' and Layers/New on "
+        f"'{tools_4}', two versions of one layer, both with statement_id='partner'; the handler takes a statement "
+        "under a grant's StatementId on another version of its layer for a statement that grant keeps, so each grant "
+        "would revoke or prune the other's statement. Give one of them another statement_id (or leave it out for the "
+        "default)"
+    ]
+
+
+def test_one_account_spelled_two_ways_on_one_layer_version_names_both_grants() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers", env=OWNER)
+    LayerVersionPermission(stack, "ById", layer_version_arn=TOOLS_7, principal="123456789012")
+    LayerVersionPermission(stack, "ByRoot", layer_version_arn=TOOLS_7, principal="arn:aws:iam::123456789012:root")
+
+    (error,) = synth_errors(app)
+
+    assert error.startswith(
+        "[Layers/ByRoot] LayerVersionPermission: Layers/ById and Layers/ByRoot both grant account 123456789012 on "
+        f"layer version '{TOOLS_7}' (principal='123456789012' and principal='arn:aws:iam::123456789012:root', which "
+        "Lambda stores alike), under statement_id='LayersById"
+    )
+    assert error.endswith(
+        "Lambda would keep both statements, so removing either grant, or changing its principal, would leave account "
+        "123456789012 the access through the other. Keep one of them"
+    )
+
+
+@pytest.mark.parametrize(
+    ("principal", "organization_id", "grantee"),
+    [
+        ("123456789012", None, "account 123456789012"),
+        ("*", "o-a1b2c3d4e5", "organization 'o-a1b2c3d4e5'"),
+        ("*", None, "every AWS account"),
+    ],
+    ids=["account", "organization", "everyone"],
+)
+def test_the_same_grant_twice_in_one_stack_under_two_statement_ids_is_an_error(
+    principal: str, organization_id: str | None, grantee: str
+) -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers", env=OWNER)
+    for name in ("One", "Two"):
+        LayerVersionPermission(
+            stack,
+            name,
+            layer_version_arn=TOOLS_7,
+            principal=principal,
+            organization_id=organization_id,
+            allow_all_accounts=organization_id is None and principal == "*",
+        )
+    (error,) = synth_errors(app)
+    assert error.startswith(f"[Layers/Two] LayerVersionPermission: Layers/One and Layers/Two both grant {grantee} on")
+    assert "which Lambda stores alike" not in error
+
+
+def test_two_stacks_may_each_declare_and_own_the_same_grant() -> None:
+    """Two stages in one account, say: each keeps the access while it declares it."""
+    app = new_app()
+    for stage in ("Beta", "Prod"):
+        stack = cdk.Stack(cdk.Stage(app, stage), "Layers", env=OWNER)
+        LayerVersionPermission(stack, "Partner", layer_version_arn=TOOLS_7, principal="123456789012")
+    app.synth()
+
+
+def test_sharing_that_lists_one_account_spelled_two_ways_fails_on_the_sharing() -> None:
+    app = new_app()
+    accounts = ["123456789012", "arn:aws:iam::123456789012:root"]
+    LayerVersionSharing(cdk.Stack(app, "Layers"), "Sharing", layer_version_arn=TOOLS_7, accounts=accounts)
+    assert synth_errors(app) == [
+        "[Layers/Sharing] LayerVersionSharing: accounts lists account 123456789012 more than once, as '123456789012' "
+        "and 'arn:aws:iam::123456789012:root', which Lambda stores alike; list it once"
+    ]
+
+
+@pytest.mark.parametrize("policy", [cdk.RemovalPolicy.SNAPSHOT, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE])
+def test_a_removal_policy_other_than_destroy_or_retain_fails_on_the_construct_that_takes_it(
+    policy: cdk.RemovalPolicy,
+) -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers")
+    LayerVersionPermission(stack, "Share", layer_version_arn=TOOLS_7, principal="123456789012", removal_policy=policy)
+    LayerVersionSharing(stack, "Sharing", layer_version_arn=TOOLS_7, accounts=["223456789012"], removal_policy=policy)
+    message = (
+        f"removal_policy=RemovalPolicy.{policy.name} does not apply to a grant, which has nothing to snapshot; use "
+        "RemovalPolicy.DESTROY to revoke the grant when it is deleted, or RemovalPolicy.RETAIN to keep it"
+    )
+    # The sharing declares no grants while it has problems, so its message comes once.
+    assert synth_errors(app) == [
+        f"[Layers/Share] LayerVersionPermission: {message}",
+        f"[Layers/Sharing] LayerVersionSharing: {message}",
+    ]
+
+
+def test_sharing_takes_none_as_not_given_like_any_optional_cdk_prop() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers")
+    sharing = LayerVersionSharing(
+        stack, "Sharing", layer_version_arn=TOOLS_7, accounts=None, organization_ids=["o-a1b2c3d4e5"]
+    )
+    LayerVersionSharing(stack, "Nobody", layer_version_arn=TOOLS_7, accounts=None, organization_ids=None)
+
+    assert [grant.node.id for grant in sharing.permissions] == ["Organizationo-a1b2c3d4e5"]
+    Template.from_stack(stack).resource_count_is("Custom::LayerVersionPermission", 1)
+    Annotations.from_stack(stack).has_warning("/Layers/Nobody", Match.string_like_regexp("shares nothing"))
+
+
+# A region Lambda has no endpoint in.
+
+
+def region_warnings(stack: cdk.Stack) -> list[Any]:
+    return Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("Lambda has no endpoint there"))
+
+
+def test_a_layer_in_a_region_botocore_does_not_know_warns_with_an_acknowledgment_id() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers")
+    typo = "arn:aws:lambda:us-east-7:111122223333:layer:tools:7"
+    LayerVersionSharing(stack, "Sharing", layer_version_arn=typo, accounts=["123456789012", "223456789012"])
+    LayerVersionPermission(stack, "Known", layer_version_arn=TOOLS_7, principal="123456789012")
+
+    (warning,) = region_warnings(stack)  # once per layer version, on its first grant
+
+    assert warning.id == "/Layers/Sharing/Account123456789012"
+    message = warning.entry.data
+    assert message.startswith(
+        f"layer_version_arn='{typo}' names region 'us-east-7', which botocore {version('botocore')}'s endpoint data "
+        "does not list in partition 'aws' (did you mean "
+    )
+    assert "'us-east-1'" in message.partition("(did you mean ")[2].partition(")")[0]
+    assert "Lambda has no endpoint there, so the grant would fail at deploy. Correct the ARN" in message
+    assert message.endswith("[ack: layer-share:UnknownRegion]")
+
+
+def test_a_region_of_another_partition_warns_naming_that_partition() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers")
+    arn = "arn:aws:lambda:cn-north-1:111122223333:layer:tools:7"
+    LayerVersionPermission(stack, "Share", layer_version_arn=arn, principal="123456789012")
+    (warning,) = region_warnings(stack)
+    assert "names region 'cn-north-1', which botocore" in warning.entry.data
+    assert "not list in partition 'aws' (it is in partition 'aws-cn')" in warning.entry.data
+
+
+def test_the_unknown_region_warning_is_acknowledged_the_cdk_way() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Layers")
+    arn = "arn:aws:lambda:xx-future-1:111122223333:layer:tools:7"
+    LayerVersionPermission(stack, "Share", layer_version_arn=arn, principal="123456789012")
+    cdk.Annotations.of(stack).acknowledge_warning("layer-share:UnknownRegion", "a region newer than our botocore")
+    assert region_warnings(stack) == []
+
+
+def test_without_botocore_the_region_is_not_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "botocore" else find_spec(name, *args)
+    )
+    endpoint_data.cache_clear()
+    try:
+        assert unknown_region("layer_version_arn", "arn:aws:lambda:us-east-7:111122223333:layer:tools:7") is None
+    finally:
+        monkeypatch.undo()
+        endpoint_data.cache_clear()
+
+
+def test_checking_regions_imports_neither_botocore_nor_boto3() -> None:
+    """A synth must not import the Lambda runtime's packages: the region data is read as a file."""
+    script = (
+        "import sys, aws_cdk as cdk; from layer_share import LayerVersionPermission;"
+        "app = cdk.App(); stack = cdk.Stack(app, 'S');"
+        f"LayerVersionPermission(stack, 'G', layer_version_arn='{TOOLS_7[:15]}us-east-7{TOOLS_7[24:]}',"
+        " principal='123456789012');"
+        "messages = app.synth().get_stack_by_name('S').messages;"
+        "print(any('layer-share:UnknownRegion' in str(message.entry.data) for message in messages));"
+        "print(sorted({'boto3', 'botocore', 'crhelper'} & set(sys.modules)))"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert ran.stdout.splitlines()[-2:] == ["True", "[]"]
