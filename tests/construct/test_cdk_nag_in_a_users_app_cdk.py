@@ -8,7 +8,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from layer_share import LayerVersionPermission, LayerVersionSharing
+from layer_share import LayerVersionPermission, LayerVersionSharing, PointerOptions
 
 from .conftest import cdk_json_context
 
@@ -24,6 +24,7 @@ def test_a_users_stack_passes_cdk_nag_with_the_constructs_own_reasoned_acknowled
         layer_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:layer:tools:7",
         principal="223456789012",
         keep_versions=1,
+        publish_pointer=PointerOptions(),  # its SSM parameter and RAM share need no acknowledgment either
     )
     LayerVersionSharing(
         stack,
