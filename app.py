@@ -1,5 +1,5 @@
-"""Example app: publish a small demo layer and share it with an account and an organization, and share a
-layer version from another region with an account.
+"""Example app: publish a small demo layer and share it with an account and an organization, with a pointer that
+tells them which version to use, and share a layer version from another region with an account.
 
     npx cdk synth                                  # or: .venv/bin/python app.py
     npx cdk synth -c demo_layer_arn=arn:aws:lambda:eu-west-1:123456789012:layer:demo:1
@@ -11,6 +11,9 @@ Optional context values:
   so deploy with a layer version of your own.
 - tools_partner_account: the account the tools layer version is shared with (default: the partner account).
 
+The pointer is an advanced SSM parameter (billed monthly) holding the demo layer version's ARN, shared through AWS
+RAM with the same account and organization; consumers read it with `SharedLayer.latest`.
+
 Every synth runs cdk-nag's AwsSolutions checks, which fail the synth on any finding.
 """
 
@@ -18,15 +21,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import App, RemovalPolicy, Stack, Validations
+from aws_cdk import Annotations, App, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
 from constructs import Construct
-from layer_share import LayerVersionPermission, LayerVersionSharing
+from layer_share import LayerVersionPermission, LayerVersionSharing, PointerOptions
+from layer_share.pointer import ORGANIZATION_SHARING_WARNING
 
 PARTNER_ACCOUNT = "444455556666"
 PARTNER_ORGANIZATION = "o-a1b2c3d4e5"
+# RAM names an organization by its ARN, which holds the organization's management account.
+PARTNER_ORGANIZATION_ARN = f"arn:aws:organizations::111122223333:organization/{PARTNER_ORGANIZATION}"
+DEMO_POINTER = "/layer-share/demo/latest"
 TOOLS_LAYER_ARN = "arn:aws:lambda:us-west-2:111122223333:layer:tools:7"
 DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
 DEMO_VERSIONS_KEPT = 2
@@ -48,14 +55,20 @@ class LayerShareDemoStack(Stack):
             {"layer_version_arn": demo_layer_arn} if demo_layer_arn else {"layer_version": self._publish_demo_layer()}
         )
         # The two newest versions of the demo layer stay shared; an older one loses these grants once a stack
-        # update publishing a newer one has succeeded.
-        LayerVersionSharing(
+        # update publishing a newer one has succeeded. The pointer moves to each new version once its grants exist,
+        # so consumers that deploy from it move forward before the old version loses its grants.
+        sharing = LayerVersionSharing(
             self,
             "ShareDemoLayer",
             accounts=[PARTNER_ACCOUNT],
             organization_ids=[PARTNER_ORGANIZATION],
             keep_versions=DEMO_VERSIONS_KEPT,
+            publish_pointer=PointerOptions(parameter_name=DEMO_POINTER, organization_arns=[PARTNER_ORGANIZATION_ARN]),
             **demo_layer,
+        )
+        Annotations.of(sharing).acknowledge_warning(
+            ORGANIZATION_SHARING_WARNING,
+            "The demo organization's management account has enabled RAM's sharing with AWS Organizations",
         )
         LayerVersionPermission(
             self, "ShareToolsLayer", layer_version_arn=tools_layer_arn, principal=tools_partner_account

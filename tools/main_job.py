@@ -3,7 +3,8 @@ with `layer-share try`.
 
 1. `cdk synth` with the pinned CLI (cdk-nag's AwsSolutions checks run in every synth) into cdk.out.v1 and
    cdk.out.v2: versions 1 and 2 of the demo layer, and in v2 the tools layer shared with another account.
-2. `cdk synth` into cdk.out: version 3 of the demo layer.
+2. `cdk synth` into cdk.out: version 3 of the demo layer, and the pointer that tells consumers so (an SSM parameter
+   shared through RAM, which `try` does not play).
 3. cfn-lint on the last template.
 4. `layer-share try cdk.out --from cdk.out.v1 --from cdk.out.v2`, as a user runs it: the first synth deployed,
    then each next one played as CloudFormation would, against the embedded Lambda. The demo layer keeps its two
@@ -12,11 +13,13 @@ with `layer-share try`.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 HISTORY_DIRS = (REPO / "cdk.out.v1", REPO / "cdk.out.v2")
@@ -49,6 +52,24 @@ def synth(outdir: Path, **context: str) -> None:
     print(f"  {outdir.name}: {', '.join(f'{name}={value}' for name, value in context.items())}")
 
 
+def show_pointers(template: dict[str, Any]) -> None:
+    """Each pointer: its name, the ARN it holds, the grants it waits for, and whom RAM shares it with."""
+    resources = template["Resources"]
+    for logical_id, body in resources.items():
+        if body["Type"] != "AWS::SSM::Parameter":
+            continue
+        properties = body["Properties"]
+        # The pointer's share depends on its parameter, which it names by an ARN.
+        (principals,) = [
+            share["Properties"]["Principals"]
+            for share in resources.values()
+            if share["Type"] == "AWS::RAM::ResourceShare" and logical_id in share.get("DependsOn", [])
+        ]
+        print(f"  pointer {properties['Name']} ({properties['Tier']} SSM parameter) = {properties['Value']}")
+        print(f"    written after the grants {', '.join(body['DependsOn'])}")
+        print(f"    shared through RAM with {', '.join(principals)}")
+
+
 def run() -> None:
     step(1, "cdk synth (pinned CLI, cdk-nag AwsSolutions checks): the history, demo layer versions 1 and 2")
     synth(HISTORY_DIRS[0], demo_layer_arn=f"{DEMO_LAYER}:1", tools_layer_arn=TOOLS_LAYER)
@@ -59,13 +80,15 @@ def run() -> None:
         tools_partner_account=NEW_TOOLS_PARTNER,
     )
 
-    step(2, "cdk synth: version 3 of the demo layer")
+    step(2, "cdk synth: version 3 of the demo layer, and its pointer")
     synth(
         ASSEMBLY_DIR,
         demo_layer_arn=f"{DEMO_LAYER}:3",
         tools_layer_arn=TOOLS_LAYER,
         tools_partner_account=NEW_TOOLS_PARTNER,
     )
+    template = json.loads((ASSEMBLY_DIR / f"{STACK}.template.json").read_text())
+    show_pointers(template)
 
     step(3, f"cfn-lint (ignoring {CFN_LINT_IGNORED})")
     template = ASSEMBLY_DIR / f"{STACK}.template.json"

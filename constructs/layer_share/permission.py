@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Annotations, CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
@@ -13,6 +13,7 @@ from layer_share_handler.rules import ALL_ACCOUNTS, GRANT_METADATA, quote
 
 from .app_checks import GrantFacts
 from .handler_function import PermissionHandler
+from .pointer import Audience, LayerVersionPointer, PointerOptions
 from .problems import (
     ARN_SHAPE,
     Problems,
@@ -63,6 +64,10 @@ class LayerVersionPermission(Construct):
     A token (a principal from a parameter, say) is checked by the handler at deploy time; the
     `allow_all_accounts` guard needs a concrete principal, so a token that resolves to `'*'` is not stopped.
 
+    `publish_pointer=PointerOptions(...)` publishes the layer version's ARN in an SSM parameter shared through AWS
+    RAM with the principal (or `organization_id`, named by its ARN in `PointerOptions.organization_arns`): it moves
+    to each new version after the grant exists. A public grant gets none. See `PointerOptions`.
+
     `node.default_child` is the `Custom::LayerVersionPermission` CfnResource, for escape hatches.
     """
 
@@ -80,6 +85,7 @@ class LayerVersionPermission(Construct):
         keep_versions: int | None = None,
         revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        publish_pointer: PointerOptions | None = None,
     ) -> None:
         super().__init__(scope, id)
         arn = named_layer_version(self, layer_version, layer_version_arn)
@@ -137,10 +143,18 @@ class LayerVersionPermission(Construct):
             default=RemovalPolicy.DESTROY,
             apply_to_update_replace_policy=False,
         )
+        self.pointer: LayerVersionPointer | None = None
+        """The pointer that `publish_pointer` asks for."""
         if not bad_arn:
             problems += self._check_in_app(
                 handler, GrantFacts(self, arn, sid, grantee, organization, handler.stack_path)
             )
+        if publish_pointer is not None and not bad_arn:
+            audience = Audience((), (organization,)) if organization is not None else Audience((grantee,), ())
+            self.pointer, pointer_problems = LayerVersionPointer.publish(
+                self, publish_pointer, version_arn=arn, audience=audience, grants=[self._resource]
+            )
+            problems += pointer_problems
         if problems:
             self.node.add_validation(Problems(type(self).__name__, problems))
 
@@ -188,6 +202,9 @@ class LayerVersionSharing(Construct):
     Creates one LayerVersionPermission per principal, named after it (`Account<id>`, `Organization<id>`),
     so removing an account from the list revokes that account's grant and touches no other. The principals
     must therefore be concrete values; for a principal known only at deploy time use LayerVersionPermission.
+
+    `publish_pointer=PointerOptions(...)` publishes the layer version's ARN in one SSM parameter, shared through
+    AWS RAM with exactly these accounts and organizations, and moved to each new version after all its grants exist.
     """
 
     def __init__(
@@ -202,20 +219,29 @@ class LayerVersionSharing(Construct):
         keep_versions: int | None = None,
         revoke_retained_on_delete: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        publish_pointer: PointerOptions | None = None,
     ) -> None:
         super().__init__(scope, id)
         # None is "not given", as for any optional CDK prop.
         accounts = () if accounts is None else accounts
         organization_ids = () if organization_ids is None else organization_ids
+        arn = named_layer_version(self, layer_version, layer_version_arn)
+        bad_arn = layer_problems(arn)
         problems = [
-            *layer_problems(named_layer_version(self, layer_version, layer_version_arn)),
+            *bad_arn,
             *list_problems("accounts", "Principal", accounts),
             *list_problems("organization_ids", "OrganizationId", organization_ids),
             *removal_policy_problems(removal_policy),
         ]
+        audience = Audience(
+            [Prop.read(f"accounts[{index}]", account) for index, account in enumerate(accounts)],
+            [
+                Prop.read(f"organization_ids[{index}]", organization)
+                for index, organization in enumerate(organization_ids)
+            ],
+        )
         if problems:
             # The grants would repeat these problems; synth stops anyway, so none is declared.
-            self.node.add_validation(Problems(type(self).__name__, problems))
             accounts, organization_ids = (), ()
         elif not accounts and not organization_ids:
             Annotations.of(self).add_warning_v2(
@@ -240,6 +266,16 @@ class LayerVersionSharing(Construct):
             ),
         )
         """One grant per account, then one per organization, in the order given."""
+        self.pointer: LayerVersionPointer | None = None
+        """The pointer that `publish_pointer` asks for."""
+        if publish_pointer is not None and not bad_arn:
+            grants = [cast(CfnResource, permission.node.default_child) for permission in self.permissions]
+            self.pointer, pointer_problems = LayerVersionPointer.publish(
+                self, publish_pointer, version_arn=arn, audience=audience, grants=grants
+            )
+            problems += pointer_problems
+        if problems:
+            self.node.add_validation(Problems(type(self).__name__, problems))
 
 
 def named_layer_version(

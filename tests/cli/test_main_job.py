@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
+DEMO_3 = "arn:aws:lambda:us-east-1:111122223333:layer:demo:3"
 
 
 def test_main_job_synthesizes_lints_and_tries_the_change_with_layer_share():
@@ -23,6 +24,9 @@ def test_main_job_synthesizes_lints_and_tries_the_change_with_layer_share():
     output = run.stdout
     assert "[4/4] layer-share try cdk.out --from cdk.out.v1 --from cdk.out.v2" in output
     assert "Deploy the previous synth" in output and "3 grants in 1 stack" in output
+    # The pointer moves to version 3 after both of its grants; `try` does not play it.
+    assert "pointer /layer-share/demo/latest (Advanced SSM parameter) = " + DEMO_3 in output
+    assert "shared through RAM with 444455556666, arn:aws:organizations::" in output
     # The tools layer's new principal is an Update in place; each new demo layer version replaces its two grants,
     # and the cleanup Delete of each replaced grant lets the handler prune what keep_versions=2 no longer covers.
     assert "Update  LayerShareDemo/ShareToolsLayerA6977ED7 (in place)" in output
