@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
 from layer_share_cli.standin import LambdaStandIn
@@ -97,3 +98,40 @@ def endless():
     client, stubber = stubbed_client()
     with stubber:
         yield client, stubber
+
+
+class Throttle:
+    """Lambda answering 429 to one operation of the handler's client, after the first `allowed` calls, until
+    lifted: botocore's before-call hook answers in Lambda's place."""
+
+    def __init__(self, operation: str, allowed: int) -> None:
+        self.operation, self.allowed, self.lifted = operation, allowed, False
+
+    def on_before_call(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if self.lifted:
+            return None
+        if self.allowed > 0:
+            self.allowed -= 1
+            return None
+        error = {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}
+        return AWSResponse("", 429, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 429}}
+
+
+@pytest.fixture
+def throttle(lambda_standin: LambdaStandIn) -> Iterator[Callable[[str, int], Throttle]]:
+    """Throttle an operation of the handler's Lambda client after some calls; lifted at the end of the test."""
+    events = lambda_client(REGION).meta.events
+    made: list[Throttle] = []
+
+    def start(operation: str, allowed: int) -> Throttle:
+        made.append(Throttle(operation, allowed))
+        events.register(
+            f"before-call.lambda.{operation}", made[-1].on_before_call, unique_id=f"tests-throttle-{operation}"
+        )
+        return made[-1]
+
+    yield start
+    for throttled in made:
+        events.unregister(
+            f"before-call.lambda.{throttled.operation}", unique_id=f"tests-throttle-{throttled.operation}"
+        )
