@@ -4,6 +4,7 @@ handler's Lambda client puts on the wire, counted per operation, for the call-co
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -101,37 +102,35 @@ def endless():
 
 
 class Throttle:
-    """Lambda answering 429 to one operation of the handler's client, after the first `allowed` calls, until
+    """Lambda answering 429 to one operation of the handler's client after the first `allowed` calls, until
     lifted: botocore's before-call hook answers in Lambda's place."""
 
-    def __init__(self, operation: str, allowed: int) -> None:
-        self.operation, self.allowed, self.lifted = operation, allowed, False
+    def __init__(self, events: Any, operation: str, allowed: int) -> None:
+        self._events, self._name = events, f"before-call.lambda.{operation}"
+        self._unique_id = f"tests-throttle-{uuid.uuid4().hex}"
+        self.allowed = allowed
+        events.register(self._name, self._answer, unique_id=self._unique_id)
 
-    def on_before_call(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        if self.lifted:
-            return None
+    def _answer(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if self.allowed > 0:
             self.allowed -= 1
             return None
         error = {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}
         return AWSResponse("", 429, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 429}}
 
+    def lift(self) -> None:
+        self._events.unregister(self._name, unique_id=self._unique_id)
+
 
 @pytest.fixture
 def throttle(lambda_standin: LambdaStandIn) -> Iterator[Callable[[str, int], Throttle]]:
-    """Throttle an operation of the handler's Lambda client after some calls; lifted at the end of the test."""
-    events = lambda_client(REGION).meta.events
+    """Throttle an operation of the handler's Lambda client after some calls; lifted at the latest with the test."""
     made: list[Throttle] = []
 
     def start(operation: str, allowed: int) -> Throttle:
-        made.append(Throttle(operation, allowed))
-        events.register(
-            f"before-call.lambda.{operation}", made[-1].on_before_call, unique_id=f"tests-throttle-{operation}"
-        )
+        made.append(Throttle(lambda_client(REGION).meta.events, operation, allowed))
         return made[-1]
 
     yield start
     for throttled in made:
-        events.unregister(
-            f"before-call.lambda.{throttled.operation}", unique_id=f"tests-throttle-{throttled.operation}"
-        )
+        throttled.lift()

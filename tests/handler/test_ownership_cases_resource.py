@@ -77,7 +77,7 @@ def test_a_stack_delete_retried_after_a_throttled_failure_revokes_every_kept_ver
 
     failed = grant.delete(timeout=8)
     left_after_failure = shared(lambda_api, versions)
-    throttled.lifted = True
+    throttled.lift()
     retried = grant.delete()
 
     assert failed["Status"] == "FAILED"
