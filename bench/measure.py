@@ -18,16 +18,19 @@ def ratio(value: float, baseline: float) -> float | None:
 
 
 class LambdaRequests:
-    """Counts the requests a boto3 Lambda client sends, by operation and by thread.
+    """Counts the requests boto3 clients send (the handler's Lambda client, and its CloudFormation client where
+    given), by operation and by thread.
 
     botocore emits before-send once per HTTP attempt, in the calling thread, so its own retries are
-    counted too (this is what reaches Lambda), and events running on parallel threads keep
+    counted too (this is what reaches the service), and events running on parallel threads keep
     separate counts.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, *clients: Any) -> None:
         self._counts = threading.local()
-        client.meta.events.register("before-send.lambda", self._record, unique_id=f"bench-count-{id(self)}")
+        for client in clients:
+            service = client.meta.service_model.service_name
+            client.meta.events.register(f"before-send.{service}", self._record, unique_id=f"bench-count-{id(self)}")
 
     def _record(self, event_name: str, **_: Any) -> None:
         self._mine()[event_name.rsplit(".", 1)[-1]] += 1

@@ -362,7 +362,7 @@ def _retention(data: dict[str, Any]) -> list[str]:
     rows = [
         [
             step["step"],
-            str(step["keep_versions"]),
+            "every" if step["keep_versions"] is None else str(step["keep_versions"]),
             str(step["versions"]),
             str(sum(step["requests"].values())),
             ", ".join(f"{name} ×{count}" for name, count in sorted(step["requests"].items())),

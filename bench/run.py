@@ -19,7 +19,7 @@ from pathlib import Path
 from bench import contention_bench, handler_bench, retention_bench, synth_bench
 from bench.lambda_layers import plain_client
 from bench.report import machine, write_results
-from bench.standin_process import lambda_standin_process
+from bench.standin_process import environment, lambda_standin_process
 from layer_share_cli.receiver import ResponseReceiver
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -35,11 +35,11 @@ class Sizes:
     cold_starts: int  # per memory size and handler
     warm_lifecycles: int  # per cold start
     contention_grants: int
-    versions_kept: tuple[int, ...]  # keep_versions of the retention runs
+    versions_kept: tuple[int | None, ...]  # keep_versions of the retention runs; None keeps every version
 
 
-FULL = Sizes((1, 10, 50, 200), 7, (128, 256, 512, 1024), 5, 3, 25, (1, 3, 10))
-QUICK = Sizes((1, 2), 1, (1024,), 1, 1, 3, (2,))
+FULL = Sizes((1, 10, 50, 200), 7, (128, 256, 512, 1024), 5, 3, 25, (None, 1, 3, 10))
+QUICK = Sizes((1, 2), 1, (1024,), 1, 1, 3, (None, 2))
 
 
 def progress(message: str) -> None:
@@ -54,8 +54,8 @@ def main(argv: list[str]) -> None:
     sizes = QUICK if arguments.quick else FULL
     started = time.perf_counter()
 
-    with lambda_standin_process() as environment:
-        os.environ.update(environment)
+    with lambda_standin_process() as standin:
+        os.environ.update(environment(standin))
         receiver = ResponseReceiver().start()
         # The in-process contention run verifies the ResponseURL's certificate, as the handler must.
         os.environ["SSL_CERT_FILE"] = receiver.ca_file
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> None:
             progress(f"contention: {sizes.contention_grants} grants at once")
             contention = contention_bench.run(receiver, api, sizes.contention_grants)
             progress(f"retention: keep_versions {', '.join(map(str, sizes.versions_kept))}")
-            retention = retention_bench.run(receiver, api, sizes.versions_kept)
+            retention = retention_bench.run(receiver, api, standin, sizes.versions_kept)
         finally:
             receiver.stop()
     synth = synth_bench.run(sizes.grant_counts, sizes.synth_repetitions, progress)

@@ -12,10 +12,14 @@ from tests.standins import ACCOUNT, REGION
 
 
 @contextmanager
-def lambda_standin_process() -> Iterator[dict[str, str]]:
-    """Start the stand-in and yield the environment that points boto3 at it, in the test account."""
+def lambda_standin_process() -> Iterator[LambdaStandIn]:
+    """Start the stand-in; `environment(standin)` points boto3 at it, in the test account."""
     standin = LambdaStandIn().start()
     try:
-        yield standin.handler_environment(ACCOUNT, REGION)
+        yield standin
     finally:
         standin.stop()
+
+
+def environment(standin: LambdaStandIn) -> dict[str, str]:
+    return standin.handler_environment(ACCOUNT, REGION)

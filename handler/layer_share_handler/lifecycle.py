@@ -139,14 +139,19 @@ def update(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
         and (previous.layer_version, previous.statement, previous.request.retention)
         == (grant.layer_version, grant.statement, grant.request.retention)
     )
+    # An in-place change prunes (a narrower window, or what a failed cleanup left); a new principal reaches every
+    # version that keeps the grant; otherwise only the versions that must hold the grant are read.
+    prunes = in_place and not unchanged
+    converts = earlier is not None and earlier != grant.statement
     client = clients.lambda_api(layer_version.region)
     try:
-        if not retention.active or (unchanged and retention.keep_versions is None):
+        if not retention.active or (retention.keep_versions is None and not prunes and not converts):
             window, versions = window_of(layer_version.version, (), retention), {layer_version.version}
         else:
             existing = _versions(client, layer_version, budget)
             window = window_of(layer_version.version, existing, retention)
-            versions = set(window.must_hold) if unchanged else {*existing, layer_version.version}
+            kept = window.may_hold if converts else window.must_hold
+            versions = {*existing, layer_version.version} if prunes else set(kept)
         rule = Rule(grant.statement, owned_contents(grant.statement, earlier), window, prune=in_place)
         current = converge(client, layer_version, rule, budget)
         others = each_version(
