@@ -23,7 +23,7 @@ synth: install
 	node_modules/.bin/cdk synth --quiet
 
 run: install
-	$(BIN)/python -m tools.main_job
+	$(BIN)/python -m example.main_job
 
 # pytest exits 5 when it collects no tests; make treats that as the failure it is.
 test: install

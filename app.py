@@ -35,7 +35,7 @@ PARTNER_ORGANIZATION = "o-a1b2c3d4e5"
 PARTNER_ORGANIZATION_ARN = f"arn:aws:organizations::111122223333:organization/{PARTNER_ORGANIZATION}"
 DEMO_POINTER = "/layer-share/demo/latest"
 TOOLS_LAYER_ARN = "arn:aws:lambda:us-west-2:111122223333:layer:tools:7"
-DEMO_LAYER_CODE = Path(__file__).parent / "app_assets" / "demo_layer"
+DEMO_LAYER_CODE = Path(__file__).parent / "example" / "demo_layer"
 DEMO_VERSIONS_KEPT = 2
 
 

@@ -5,8 +5,8 @@ pointer to the version it shares (`publish_pointer=PointerOptions(...)`), which 
 `SharedLayer.latest`.
 """
 
-from .handler_function import PermissionHandler
 from .permission import LayerVersionPermission, LayerVersionSharing
+from .permission_handler import PermissionHandler
 from .pointer import LayerVersionPointer, PointerOptions, SharedLayer
 
 __all__ = [

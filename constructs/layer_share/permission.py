@@ -11,10 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from layer_share_handler.rules import ALL_ACCOUNTS, GRANT_METADATA, quote
 
-from .app_checks import GrantFacts
-from .handler_function import PermissionHandler
+from .grant_index import GrantFacts
+from .layer_arns import target_for
+from .permission_handler import PermissionHandler
 from .pointer import Audience, LayerVersionPointer, PointerOptions
-from .problems import (
+from .validation import (
     ARN_SHAPE,
     Problems,
     Prop,
@@ -25,7 +26,6 @@ from .problems import (
     removal_policy_problems,
     retention_problems,
 )
-from .target import target_for
 
 RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
@@ -160,7 +160,7 @@ class LayerVersionPermission(Construct):
 
     def _check_in_app(self, handler: PermissionHandler, grant: GrantFacts) -> list[str]:
         """Allow the handler on the layer, and check this grant against the stack and the rest of the app."""
-        permission = handler.layer_policies.allow(grant.version_arn)
+        permission = handler.iam_policies.allow(grant.version_arn)
         # CloudFormation then deletes (revokes) the grant before the policy that allows the revoke.
         self._resource.add_resource_dependency(permission.policy)
         findings = handler.index.add(grant)

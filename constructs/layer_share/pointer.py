@@ -22,7 +22,7 @@ from constructs import Construct
 from layer_share_handler.rules import ALL_ACCOUNTS, quote
 from layer_share_handler.statement import account_or_star
 
-from .problems import Prop
+from .validation import Prop
 
 ORGANIZATION_SHARING_WARNING = "layer-share:PointerOrganizationSharing"
 DEFAULT_NAME_PREFIX = "/layer-share/"

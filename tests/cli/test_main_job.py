@@ -17,7 +17,12 @@ DEMO_3 = "arn:aws:lambda:us-east-1:111122223333:layer:demo:3"
 def test_main_job_synthesizes_lints_and_tries_the_change_with_layer_share():
     environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     run = subprocess.run(
-        [sys.executable, "-m", "tools.main_job"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "example.main_job"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

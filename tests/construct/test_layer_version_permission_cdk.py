@@ -56,7 +56,7 @@ class Grants:
 def grants(tmp_path_factory: pytest.TempPathFactory) -> Grants:
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("grants")), context=cdk_json_context())
     stack = cdk.Stack(app, "Grants")
-    layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "app_assets" / "demo_layer")))
+    layer = lambda_.LayerVersion(stack, "Layer", code=lambda_.Code.from_asset(str(REPO / "example" / "demo_layer")))
     LayerVersionPermission(stack, "ToAccount", layer_version=layer, principal="123456789012")
     LayerVersionPermission(stack, "RevokingOld", layer_version=layer, principal="333333333333", keep_versions=1)
     LayerVersionSharing(

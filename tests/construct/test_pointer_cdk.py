@@ -22,7 +22,7 @@ TOOLS_POINTER = "/layer-share/tools/latest"
 TOOLS_POINTER_ARN = "arn:aws:ssm:eu-west-1:111122223333:parameter/layer-share/tools/latest"
 ORGANIZATION = "o-a1b2c3d4e5"
 ORGANIZATION_ARN = f"arn:aws:organizations::111122223333:organization/{ORGANIZATION}"
-LAYER_CODE = REPO / "app_assets" / "demo_layer"
+LAYER_CODE = REPO / "example" / "demo_layer"
 
 
 def producer_stack(app: cdk.App | None = None) -> cdk.Stack:

@@ -31,8 +31,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 from layer_share_handler.rules import RULES
 
-from .problems import Prop
-from .target import all_versions_arn, layer_arn
+from .layer_arns import all_versions_arn, layer_arn
+from .validation import Prop
 
 # Everything the handler calls. Lambda authorizes the policy calls against the layer version ARN, and the listing
 # of a layer's versions (for keep_versions and for revoking on delete) against the layer ARN.
@@ -93,7 +93,7 @@ class LayerPermission:
     problem: str | None
 
 
-class LayerPolicies(Construct):
+class HandlerIamPolicies(Construct):
     """The handler's managed policies on layers, created as layers appear."""
 
     def __init__(self, scope: Construct, id: str, role: iam.IRole) -> None:

@@ -15,8 +15,8 @@ from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.rules import ALL_ACCOUNTS, RULES, quote
 from layer_share_handler.statement import GrantStatement, account_or_star
 
-from .problems import Prop
 from .regions import UNKNOWN_REGION_WARNING, unknown_region
+from .validation import Prop
 
 # Lambda's quota on a resource-based policy, which a layer version's policy is: 20 KB
 # (Lambda developer guide, "Lambda quotas").

@@ -12,9 +12,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from layer_share_handler import ENTRY_POINT
 
-from .app_checks import GrantIndex
 from .asset import handler_code
-from .layer_policies import LayerPolicies
+from .grant_index import GrantIndex
+from .handler_iam import HandlerIamPolicies
 
 DESCRIBE_STACK_RESOURCE = "cloudformation:DescribeStackResource"
 
@@ -71,7 +71,8 @@ class PermissionHandler(Construct):
             log_group=self.log_group,
         )
         self.service_token = self.function.function_arn
-        self.layer_policies = LayerPolicies(self, "LayerPolicies", self.role)
+        # The construct id predates the class name; it stays, as it is part of every policy's logical ID.
+        self.iam_policies = HandlerIamPolicies(self, "LayerPolicies", self.role)
         # What every grant in the stack checks itself against.
         self.index = GrantIndex.of(scope)
         self.stack_path = scope.node.path
