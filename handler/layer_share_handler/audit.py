@@ -2,7 +2,7 @@
 
 The record is built from named fields only, never from the raw event, so the presigned ResponseURL cannot
 reach it. CloudWatch Logs Insights discovers the fields of the first JSON object in a Lambda log line, so
-`filter Audit = "LayerVersionPermission"` selects these records (the README has the query).
+`filter Audit = "LayerVersionPermission"` selects these records (docs/operations.md has the query).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A user's app that runs cdk-nag needs no acknowledgment of its own for the grants: the README says so."""
+"""A user's app that runs cdk-nag needs no acknowledgment of its own for the grants: docs/operations.md says so."""
 
 from __future__ import annotations
 
