@@ -234,6 +234,31 @@ def test_converge_reads_again_when_its_add_finds_the_statement_id_taken(stubbed,
     assert len(fake_time.sleeps) == 1
 
 
+def test_converge_reads_again_when_its_replace_finds_the_statement_gone(stubbed, deadline, fake_time):
+    client, stubber = stubbed
+    policy(stubber, EARLIER)
+    error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404)
+    policy(stubber, {**OURS, "Sid": "other"})  # removed by hand in between: an older version keeps it no more
+
+    every_version_kept = Window(9, frozenset({9}), frozenset({7, 8, 9}))
+    rule = Rule(TARGET, frozenset({TARGET, PREVIOUS}), every_version_kept, prune=True)
+
+    assert converge(client, LAYER_VERSION, rule, deadline).outcome == ALREADY_ABSENT
+    assert len(fake_time.sleeps) == 1
+
+
+def test_converge_regrants_after_its_replace_finds_the_statement_gone_where_the_grant_must_be(stubbed, deadline):
+    client, stubber = stubbed
+    policy(stubber, EARLIER)
+    error(stubber, "remove_layer_version_permission", "ResourceNotFoundException", 404)
+    no_policy(stubber)
+    added(stubber, revision_id="rev-3")
+
+    rule = Rule(TARGET, frozenset({TARGET, PREVIOUS}), ALONE, prune=True)
+
+    assert converge(client, LAYER_VERSION, rule, deadline) == Converged(GRANTED, compact(OURS), "rev-3")
+
+
 # --- revoke_at_revision -------------------------------------------------------------------------------------------
 
 
