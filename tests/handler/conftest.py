@@ -106,3 +106,11 @@ def stubbed_cloudformation():
     with stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def endless_cloudformation():
+    """A stubbed CloudFormation client with more answers queued than the deadline lets the code use."""
+    client, stubber = stubbed_client("cloudformation")
+    with stubber:
+        yield client, stubber

@@ -463,7 +463,9 @@ def test_a_request_sent_but_never_answered_leaves_the_outcome_unknown(endless, f
     assert failure.value.outcome_unknown is True
 
 
-def test_a_stack_record_that_cannot_be_read_fails_with_a_hint(stubbed_cloudformation, deadline, fake_time):
+def test_reading_the_stack_record_retries_access_denied_and_fails_at_once_on_another_error(
+    stubbed_cloudformation, deadline, fake_time
+):
     client, stubber = stubbed_cloudformation
     error(stubber, "describe_stack_resource", "AccessDenied", 403)
     error(stubber, "describe_stack_resource", "ValidationError", 400, "1 validation error detected")
@@ -473,3 +475,15 @@ def test_a_stack_record_that_cannot_be_read_fails_with_a_hint(stubbed_cloudforma
 
     assert failure.value.outcome_unknown is False
     assert len(fake_time.sleeps) == 1  # the AccessDenied while IAM applies the role's policy was retried
+
+
+def test_a_stack_record_denied_until_the_deadline_fails_saying_the_role_may_not_read_it(
+    endless_cloudformation, fake_time
+):
+    client, stubber = endless_cloudformation
+    budget = fake_time.budget(2)
+    for _ in range(50):
+        error(stubber, "describe_stack_resource", "AccessDenied", 403)
+
+    with pytest.raises(OperationFailed, match="not allowed to read this stack's record"):
+        retrying(budget, "asking", lambda: describe_stack_resource(client, STACK_ID, "SharePartner", budget))
