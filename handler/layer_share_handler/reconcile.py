@@ -136,7 +136,9 @@ def _step(client: LambdaClient, layer_version: LayerVersion, rule: Rule, budget:
             removed = remove_statement(client, layer_version, rule.statement_id, None, budget)
             return Converged(REMOVED if removed else ALREADY_ABSENT)
         if change is Change.REPLACE:
-            remove_statement(client, layer_version, rule.statement_id, None, budget)
+            # Gone since the read: whether the version must hold the grant again is the window's to say.
+            if not remove_statement(client, layer_version, rule.statement_id, None, budget):
+                raise Contended(f"{rule.statement_id} went from {layer_version.arn} meanwhile")
             added = add_statement(client, layer_version, rule.target, None, budget)
             return Converged(UPDATED, added.statement, added.revision_id)
         if change is Change.ADD:

@@ -7,11 +7,14 @@ invocation; here each invocation is a thread, all released together by a barrier
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome
@@ -84,6 +87,12 @@ def policy(lambda_api: Any, layer_version_arn: str) -> tuple[dict[str, dict], in
     return by_sid, len(document.encode())
 
 
+def calls_per_event(caplog: pytest.LogCaptureFixture, request_type: str) -> list[int]:
+    """The Lambda calls of each event of this type, from the audit record every event writes."""
+    audits = [json.loads(record.getMessage()) for record in caplog.records if record.name.endswith(".audit")]
+    return [len(audit["LambdaCalls"]) for audit in audits if audit["RequestType"] == request_type]
+
+
 def successes(outcomes: list[Outcome]) -> int:
     return sum(outcome.body["Status"] == "SUCCESS" for outcome in outcomes)
 
@@ -106,8 +115,9 @@ def record(phase: str, outcomes: list[Outcome], calls: CallLog, seconds: float, 
 
 
 def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(
-    handle, response_url, lambda_api, layer_v1, lambda_calls
+    handle, response_url, lambda_api, layer_v1, lambda_calls, caplog
 ):
+    caplog.set_level(logging.INFO, logger="layer_share_handler.audit")
     creates, seconds = all_at_once(handle, create_events(layer_v1, "share", response_url))
 
     assert successes(creates) == PARALLEL, [outcome.body["Reason"] for outcome in creates]
@@ -120,7 +130,14 @@ def test_parallel_creates_then_parallel_deletes_leave_the_policy_exact(
     deletes, seconds = all_at_once(handle, delete_events(layer_v1, "share", physical_ids, response_url))
 
     assert successes(deletes) == PARALLEL, [outcome.body["Reason"] for outcome in deletes]
-    assert lambda_calls.started == {"RemoveLayerVersionPermission": PARALLEL}  # one call each, no retry
+    # Each Delete removes by the RevisionId its Create left: while the policy is still there, one call. The Creates
+    # moved it on, so the others read, see the statement is theirs, and remove it by StatementId: three calls at
+    # most, never refused by each other, and never throttled.
+    per_delete = calls_per_event(caplog, "Delete")
+    assert len(per_delete) == PARALLEL and max(per_delete) <= 3, per_delete
+    assert set(lambda_calls.started) <= {"RemoveLayerVersionPermission", "GetLayerVersionPolicy"}
+    assert lambda_calls.errors["PreconditionFailedException"] <= PARALLEL
+    assert lambda_calls.errors["TooManyRequestsException"] == 0
     after = policy(lambda_api, layer_v1)
     assert after[0] == {}
     record(f"{PARALLEL} Deletes on the same version", deletes, lambda_calls, seconds, after)

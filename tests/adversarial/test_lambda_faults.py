@@ -331,7 +331,7 @@ def intruder_statements(layer_version_arn: str, intruders: list[str]) -> dict[st
     return {sid: account_statement(layer_version_arn, sid, OTHER_PARTNER) for sid in intruders}
 
 
-def test_delete_racing_another_writer_removes_only_its_statement_in_one_call(
+def test_delete_racing_another_writer_reads_after_the_precondition_fails_and_removes_only_its_statement(
     handle, response_url, lambda_api, layer_v1, lambda_calls, concurrent_writer
 ):
     created = handle(create(layer_v1, response_url())).body
@@ -340,14 +340,16 @@ def test_delete_racing_another_writer_removes_only_its_statement_in_one_call(
     outcome = handle(rollback_delete(layer_v1, response_url(), created["PhysicalResourceId"]))
 
     assert outcome.body["Status"] == "SUCCESS"
-    assert lambda_calls.started == {"RemoveLayerVersionPermission": 1}
-    assert lambda_calls.errors["PreconditionFailedException"] == 0
+    # The remove conditioned on the Create's RevisionId finds the policy moved on (412); the read finds the
+    # statement still the grant's, and the remove by StatementId takes it alone, whatever else was written since.
+    assert lambda_calls.started == {"RemoveLayerVersionPermission": 2, "GetLayerVersionPolicy": 1}
+    assert lambda_calls.errors["PreconditionFailedException"] == 1
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == intruder_statements(layer_v1, concurrent_writer)
     record("Delete, another writer changed the policy just before", lambda_calls.total, outcome, statements)
 
 
-def test_delete_of_an_unknown_outcome_racing_another_writer_rereads_and_removes_only_its_statement(
+def test_delete_of_an_unknown_outcome_racing_another_writer_reads_once_and_removes_only_its_statement(
     handle, response_url, lambda_api, layer_v1, lambda_calls, concurrent_writer
 ):
     handle(create(layer_v1, response_url()))
@@ -356,18 +358,21 @@ def test_delete_of_an_unknown_outcome_racing_another_writer_rereads_and_removes_
     outcome = handle(rollback_delete(layer_v1, response_url(), f"{layer_v1}#share-partner#"))
 
     assert outcome.body["Status"] == "SUCCESS"
-    assert lambda_calls.errors["PreconditionFailedException"] == 3
+    # The read shows the statement is the grant's; the remove names the StatementId, not the RevisionId read, so
+    # the writer that got in between is neither refused nor touched.
+    assert lambda_calls.started == {"GetLayerVersionPolicy": 1, "RemoveLayerVersionPermission": 1}
+    assert lambda_calls.errors["PreconditionFailedException"] == 0
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == intruder_statements(layer_v1, concurrent_writer)
     record(
-        "Delete of an unknown outcome, another writer changed the policy 3x (PreconditionFailed)",
+        "Delete of an unknown outcome, another writer changed the policy between its read and its remove",
         lambda_calls.total,
         outcome,
         statements,
     )
 
 
-def test_update_racing_another_writer_replaces_its_statement_in_two_calls(
+def test_update_racing_another_writer_replaces_its_statement_in_one_read_and_two_writes(
     handle, response_url, lambda_api, layer_v1, lambda_calls, concurrent_writer
 ):
     created = handle(create(layer_v1, response_url())).body
@@ -386,7 +391,7 @@ def test_update_racing_another_writer_replaces_its_statement_in_two_calls(
 
     assert outcome.body["Status"] == "SUCCESS"
     assert outcome.body["PhysicalResourceId"] == created["PhysicalResourceId"]
-    assert lambda_calls.started == {"RemoveLayerVersionPermission": 1, ADD: 1}
+    assert lambda_calls.started == {"GetLayerVersionPolicy": 1, "RemoveLayerVersionPermission": 1, ADD: 1}
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == {
         "share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER),
@@ -442,7 +447,7 @@ def test_delete_after_the_layer_version_was_deleted_succeeds_with_one_call(
     record(f"Delete ({kind} ID) after the layer version was deleted", lambda_calls.total, outcome, statements)
 
 
-def test_update_of_the_principal_after_a_removal_by_hand_regrants_it_in_two_calls(
+def test_update_of_the_principal_after_a_removal_by_hand_reads_and_regrants_it_in_one_add(
     handle, response_url, lambda_api, layer_v1, lambda_calls
 ):
     created = handle(create(layer_v1, response_url())).body
@@ -465,7 +470,7 @@ def test_update_of_the_principal_after_a_removal_by_hand_regrants_it_in_two_call
     assert outcome.body["Status"] == "SUCCESS"
     assert outcome.body["PhysicalResourceId"] == created["PhysicalResourceId"]
     assert outcome.body["Data"]["RevisionId"] == revision_of(lambda_api, layer_v1)
-    assert lambda_calls.started == {"RemoveLayerVersionPermission": 1, ADD: 1}
+    assert lambda_calls.started == {"GetLayerVersionPolicy": 1, ADD: 1}
     statements = policy_statements(lambda_api, layer_v1)
     assert statements == {"share-partner": account_statement(layer_v1, "share-partner", OTHER_PARTNER)}
     record("Update of the principal after the statement was removed by hand", lambda_calls.total, outcome, statements)

@@ -39,6 +39,34 @@ LAYER_ACTIONS = {
     "lambda:RemoveLayerVersionPermission",
 }
 LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# A Delete asks CloudFormation's record of its own stack what kind of Delete it is; the stack's ID ends in a suffix
+# made at deploy, hence the wildcard after the stack's name.
+DESCRIBE_OWN_STACK = (
+    "cloudformation:DescribeStackResource",
+    json.dumps(
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudformation:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":stack/",
+                    {"Ref": "AWS::StackName"},
+                    "/*",
+                ],
+            ]
+        },
+        sort_keys=True,
+    ),
+)
+OWN_STACK_FINDING = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>"
+    ":stack/<AWS::StackName>/*]"
+)
 STACKS = {"example": "Example app", "every_kind_of_grant": "Stack with every kind of grant"}
 PARTNER = "444455556666"
 ORGANIZATION = "o-a1b2c3d4e5"
@@ -113,22 +141,36 @@ def declared_layer_versions(template: dict[str, Any]) -> set[str]:
     return declared
 
 
-def every_version_of(layer_version: str) -> str:
-    """The wildcard over every version of a declared layer version's layer (canonical JSON in, canonical out):
-    `<layer ARN>:*`, or for an ARN known only at deploy time, its first seven parts joined with `*`."""
+def known_at_synth(layer_version: str) -> bool:
+    return isinstance(json.loads(layer_version), str)
+
+
+def iam_literal(text: Any) -> dict[str, Any]:
+    """A value made at deploy time, with IAM's `${$}`, `${*}` and `${?}` for the characters IAM would read as a
+    variable or a wildcard ("Special characters" in the IAM user guide); `$` first, so the later escapes stay."""
+    for character in "$*?":
+        text = {"Fn::Join": [f"${{{character}}}", {"Fn::Split": [character, text]}]}
+    return text
+
+
+def layer_resource(layer_version: str, suffix: str) -> str:
+    """The declared layer version's layer ARN followed by `suffix` (canonical JSON in, canonical out). For an ARN
+    known only at deploy time: its first seven parts joined, made literal, then the suffix, through Fn::Sub."""
     value = json.loads(layer_version)
     if isinstance(value, str):
-        return canonical(f"{value.rsplit(':', 1)[0]}:*")
-    parts = [{"Fn::Select": [index, {"Fn::Split": [":", value]}]} for index in range(7)]
-    return canonical({"Fn::Join": [":", [*parts, "*"]]})
+        return canonical(f"{value.rsplit(':', 1)[0]}{suffix}")
+    layer = {"Fn::Join": [":", [{"Fn::Select": [index, {"Fn::Split": [":", value]}]} for index in range(7)]]}
+    return canonical({"Fn::Sub": [f"${{Layer}}{suffix}", {"Layer": iam_literal(layer)}]})
+
+
+def every_version_of(layer_version: str) -> str:
+    """The wildcard over every version of a declared layer version's layer: `<layer ARN>:*`."""
+    return layer_resource(layer_version, ":*")
 
 
 def the_layer_of(layer_version: str) -> str:
-    """The layer's own ARN (canonical JSON in, canonical out), which lambda:ListLayerVersions is authorized on."""
-    value = json.loads(layer_version)
-    if isinstance(value, str):
-        return canonical(value.rsplit(":", 1)[0])
-    return canonical({"Fn::Join": [":", [{"Fn::Select": [index, {"Fn::Split": [":", value]}]} for index in range(7)]]})
+    """The layer's own ARN, which lambda:ListLayerVersions is authorized on."""
+    return layer_resource(layer_version, "")
 
 
 def own_log_group_arn(template: dict[str, Any]) -> str:
@@ -143,7 +185,8 @@ def own_log_group_arn(template: dict[str, Any]) -> str:
 
 def beyond_the_boundary(template: dict[str, Any]) -> tuple[list[tuple[str, str]], int]:
     """(action, resource) pairs the handler role holds beyond the four layer actions on the declared layers (and
-    every version of them) and log writes to its own log group; and how many pairs it holds in all."""
+    every version of them), log writes to its own log group and DescribeStackResource on its own stack; and how
+    many pairs it holds in all."""
     _, role = handler_role(template)
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
@@ -162,10 +205,13 @@ def beyond_the_boundary(template: dict[str, Any]) -> tuple[list[tuple[str, str]]
         for action, resource in pairs
         if not (action in LAYER_ACTIONS and resource in declared)
         and not (action in LOG_WRITES and resource == own_logs)
+        and (action, resource) != DESCRIBE_OWN_STACK
     ]
-    # And nothing it needs is missing: every declared layer gets all three actions, the log group both writes.
+    # And nothing it needs is missing: every declared layer gets all four actions, the log group both writes, and
+    # the stack's record can be read.
     assert set(pairs) >= {(action, resource) for action in LAYER_ACTIONS for resource in declared}
     assert set(pairs) >= {(action, own_logs) for action in LOG_WRITES}
+    assert DESCRIBE_OWN_STACK in pairs
     return beyond, len(pairs)
 
 
@@ -219,7 +265,7 @@ def every_kind_of_grant(tmp_path_factory: pytest.TempPathFactory) -> EveryKindOf
 
 
 @pytest.mark.parametrize("stack", ["example", "every_kind_of_grant"])
-def test_the_handler_role_can_only_manage_the_declared_layers_and_write_its_own_logs(request, stack):
+def test_the_handler_role_can_only_manage_the_declared_layers_write_its_own_logs_and_read_its_own_stack(request, stack):
     template = request.getfixturevalue(stack).template
 
     beyond, pairs = beyond_the_boundary(template)
@@ -228,7 +274,8 @@ def test_the_handler_role_can_only_manage_the_declared_layers_and_write_its_own_
     figures.record(
         "security",
         f"{STACKS[stack]}: handler role (action, resource) pairs / beyond the 4 layer actions "
-        "on the declared layers and their versions, and writes to its own log group",
+        "on the declared layers and their versions, writes to its own log group, and "
+        "DescribeStackResource on its own stack",
         f"{pairs} / {len(beyond)}",
     )
     figures.record(
@@ -364,7 +411,14 @@ def acknowledged_rules(app: cdk.App) -> list[Any]:
     ]
 
 
-def test_cdk_nag_finds_nothing_in_a_stack_with_every_kind_of_grant_and_acknowledges_only_layer_wildcards(
+def iam5_finding(resource: str) -> str:
+    """The IAM5 finding cdk-nag names for a resource (canonical JSON): an Fn::Sub by its argument, as compact JSON."""
+    value = json.loads(resource)
+    rendered = value if isinstance(value, str) else json.dumps(value["Fn::Sub"], separators=(",", ":"))
+    return f"AwsSolutions::AwsSolutions-IAM5[Resource::{rendered}]"
+
+
+def test_cdk_nag_finds_nothing_in_a_stack_with_every_kind_of_grant_and_acknowledges_only_what_has_a_reason(
     every_kind_of_grant,
 ):
     acknowledged = {
@@ -376,18 +430,23 @@ def test_cdk_nag_finds_nothing_in_a_stack_with_every_kind_of_grant_and_acknowled
         for finding in nag_findings(every_kind_of_grant.app)
         if f"AwsSolutions::{finding.split(': ', 1)[0]}" not in acknowledged
     ]
-    declared_layers = {every_version_of(version) for version in declared_layer_versions(every_kind_of_grant.template)}
+    declared = declared_layer_versions(every_kind_of_grant.template)
+    wildcards = {iam5_finding(every_version_of(version)) for version in declared}
+    # A layer ARN known only at deploy time holds a '*' in its template text: the Fn::Split that makes it literal.
+    literal_layers = {iam5_finding(the_layer_of(version)) for version in declared if not known_at_synth(version)}
 
     assert findings == []
-    # One acknowledgment per declared layer, for its versions' wildcard, each with its reason; nothing else.
-    assert all(rule.startswith("AwsSolutions::AwsSolutions-IAM5[Resource::") for rule in acknowledged)
-    assert len(acknowledged) == len(declared_layers)
-    assert all("versions the template no longer names" in reason for reason in acknowledged.values())
+    # Nothing else: one acknowledgment per declared layer's versions, one per layer made literal, and the stack's ID.
+    assert set(acknowledged) == wildcards | literal_layers | {OWN_STACK_FINDING}
+    assert all("versions the template no longer names" in acknowledged[rule] for rule in wildcards)
+    assert all("IAM's literal '${*}'" in acknowledged[rule] for rule in literal_layers)
+    assert "The stack's own ID" in acknowledged[OWN_STACK_FINDING]
     figures.record("security", "cdk-nag AwsSolutions findings on a stack with every kind of grant", len(findings))
     figures.record(
         "security",
-        "cdk-nag rules acknowledged by the constructs (AwsSolutions-IAM5, one per declared layer, with a reason)",
-        len(acknowledged),
+        "cdk-nag rules acknowledged by the constructs (AwsSolutions-IAM5 with a reason: one per declared layer, "
+        "one per layer ARN made literal at deploy, one for the stack's own ID)",
+        f"{len(acknowledged)} ({len(wildcards)} + {len(literal_layers)} + 1)",
     )
 
 

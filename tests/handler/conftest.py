@@ -80,8 +80,8 @@ def deadline(fake_time: FakeTime) -> Budget:
     return fake_time.budget(30)
 
 
-def stubbed_client() -> tuple:
-    client = boto3.client("lambda", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+def stubbed_client(service: str = "lambda") -> tuple:
+    client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     return client, Stubber(client)
 
 
@@ -134,3 +134,20 @@ def throttle(lambda_standin: LambdaStandIn) -> Iterator[Callable[[str, int], Thr
     yield start
     for throttled in made:
         throttled.lift()
+
+
+@pytest.fixture
+def stubbed_cloudformation():
+    """A stubbed CloudFormation client, for the Delete's question to the stack's record."""
+    client, stubber = stubbed_client("cloudformation")
+    with stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def endless_cloudformation():
+    """A stubbed CloudFormation client with more answers queued than the deadline lets the code use."""
+    client, stubber = stubbed_client("cloudformation")
+    with stubber:
+        yield client, stubber
