@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from layer_share_handler.exceptions import InvalidProperties
 from layer_share_handler.physical_id import LayerVersion, layer_version_for
-from layer_share_handler.rules import InvalidProperties, parse_properties
+from layer_share_handler.rules import parse_properties
 from layer_share_handler.statement import GrantStatement
 
 from .assembly import AssemblyError, StackArtifact, read_json

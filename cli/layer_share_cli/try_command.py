@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from layer_share_handler.exceptions import InvalidProperties
 from layer_share_handler.ownership import window_of
 from layer_share_handler.physical_id import LayerVersion
-from layer_share_handler.rules import InvalidProperties, Retention, parse_properties
+from layer_share_handler.rules import Retention, parse_properties
 
 from .assembly import select_stacks, stacks_in
 from .cloudformation import CloudFormation, Deployed, function_of

@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layer_share_handler.exceptions import InvalidProperties
 from layer_share_handler.physical_id import LayerVersion, layer_version_for, parse_physical_id
-from layer_share_handler.rules import ALL_ACCOUNTS, InvalidProperties, parse_properties
+from layer_share_handler.rules import ALL_ACCOUNTS, parse_properties
 from layer_share_handler.statement import GrantStatement
 
 from .assembly import AssemblyError, select_stacks, stacks_in

@@ -9,7 +9,7 @@ from aws_cdk import Annotations, CfnResource, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 
 from constructs import Construct
-from layer_share_handler.rules import ALL_ACCOUNTS, GRANT_METADATA, quote
+from layer_share_handler.rules import ALL_ACCOUNTS, GRANT_METADATA, RESOURCE_TYPE, quote
 
 from .grant_index import GrantFacts
 from .layer_arns import target_for
@@ -27,7 +27,6 @@ from .validation import (
     retention_problems,
 )
 
-RESOURCE_TYPE = "Custom::LayerVersionPermission"
 # Several handler timeouts long, so that a handler that never answers fails the stack within minutes
 # instead of after CloudFormation's default of one hour.
 SERVICE_TIMEOUT_SECONDS = 5 * 60
@@ -97,9 +96,9 @@ class LayerVersionPermission(Construct):
             sid = Prop.read("statement_id", statement_id)
         grantee = Prop.read("principal", principal)
         organization = None if organization_id is None else Prop.read("organization_id", organization_id)
-        # Round trips to the jsii kernel are most of a grant's synth cost (bench/synth_bench.py: 10 per grant,
-        # 0.3 to 0.6 ms each): each value's Token.is_unresolved is asked once (Prop), and a grant declared right in
-        # its stack skips Stack.of, which would answer the scope itself.
+        # Round trips to the jsii kernel are most of a grant's synth cost (bench/synth_bench.py counts them): each
+        # value's Token.is_unresolved is asked once (Prop), and a grant declared right in its stack skips Stack.of,
+        # which would answer the scope itself.
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
         handler = PermissionHandler.of(stack)
         bad_arn = layer_problems(arn)

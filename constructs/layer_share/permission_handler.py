@@ -62,9 +62,8 @@ class PermissionHandler(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=ENTRY_POINT,
             code=handler_code(),
-            # CPU comes with memory, and a cold start is CPU-bound: at 1,024 MB it answers in about 1 s instead of
-            # 7 s at 128 MB, for about 15% more GB-seconds (bench/RESULTS.md). The handler sizes its calls to any
-            # timeout; 60 s leaves 46 s for calls and retries after the response's delivery bound.
+            # CPU comes with memory, and a cold start is CPU-bound: bench/RESULTS.md weighs the first response's
+            # latency against GB-seconds per memory size. The handler sizes its calls to any timeout.
             memory_size=1024,
             timeout=Duration.seconds(60),
             role=self.role,

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .physical_id import LayerVersion
-from .rules import PermissionRequest
+from .rules import GrantProperties
 from .statement import GrantStatement
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class AuditRecord:
         """Make this the record that Lambda calls in this thread are noted in."""
         _current.set(self)
 
-    def describe(self, layer_version: LayerVersion, request: PermissionRequest | None, statement_id: str) -> None:
+    def describe(self, layer_version: LayerVersion, request: GrantProperties | None, statement_id: str) -> None:
         """The grant the event is about: its layer version and StatementId, and its principal when known."""
         self.LayerVersionArn, self.StatementId = layer_version.arn, statement_id
         if request is not None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from .exceptions import OutOfTime
+
 # crhelper's timer fires this long before Lambda's timeout and answers FAILED.
 TIMER_MARGIN = 0.5  # seconds
 # Response delivery gets this share of the event's time, up to its own worst case (response.py).
@@ -28,10 +30,6 @@ _MAX_BACKOFF = 2.0  # seconds
 
 # The read timeout of the call that Budget.start_call last allowed in this thread; see apply_read_timeout.
 _read_timeout: ContextVar[float | None] = ContextVar("layer_share_read_timeout", default=None)
-
-
-class OutOfTime(Exception):
-    """No further call may start: it could not finish before the response must go."""
 
 
 def delivery_bound(remaining: float, worst_case: float) -> float:

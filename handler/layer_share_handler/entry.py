@@ -23,11 +23,12 @@ from crhelper import FAILED, CfnResource
 
 from .audit import AuditRecord, note_call, note_unanswered_call
 from .budget import CONNECT_TIMEOUT, MAX_READ_TIMEOUT, Budget, apply_read_timeout, delivery_bound
-from .lifecycle import Clients, EventFailed, Result, create, declared_grant, delete, update
+from .exceptions import EventFailed, InvalidProperties
+from .lifecycle import Clients, Result, create, declared_grant, delete, update
 from .physical_id import build_not_granted_id, build_physical_id, parse_physical_id
 from .protocol import CloudFormationEvent, CloudFormationResponse, LambdaContext
 from .response import DELIVERY_WORST_CASE, deliver, encode_within_limit
-from .rules import InvalidProperties, event_problem
+from .rules import event_problem
 
 if TYPE_CHECKING:
     from types_boto3_cloudformation.client import CloudFormationClient
@@ -42,7 +43,7 @@ _client_lock = threading.Lock()
 
 def handler(event: Any, context: LambdaContext) -> None:
     """Answer one CloudFormation custom resource event for Custom::LayerVersionPermission."""
-    _Invocation()(event, context)
+    Invocation()(event, context)
 
 
 @cache
@@ -81,7 +82,8 @@ CLIENTS = Clients(lambda_client, cloudformation_client)
 
 
 # What crhelper's request flow reads from the helper. Its constructor sets these too, and also builds lambda,
-# events and logs clients for its polling mode, which this handler does not use: about 150 ms per event at 128 MB.
+# events and logs clients for its polling mode, which this handler does not use, at a cost per event that
+# bench/RESULTS.md measures.
 _CRHELPER_STATE: dict[str, Any] = {
     "_sleep_on_delete": 0,
     "_json_logging": False,
@@ -112,7 +114,7 @@ _CRHELPER_STATE: dict[str, Any] = {
 }
 
 
-class _Invocation(CfnResource):
+class Invocation(CfnResource):
     """One event. The decisions (lifecycle.py) return a Result or raise EventFailed; a timeout
     answers with `_fallback_physical_id`."""
 

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .api_calls import StackResource, describe_stack_resource, list_versions, retrying
 from .budget import Budget
+from .exceptions import EventFailed, InvalidProperties, OperationFailed
 from .ownership import Window, owned_contents, window_of
-from .permissions import OperationFailed, StackResource, describe_stack_resource, list_versions, retrying
 from .physical_id import (
-    GrantId,
     LayerVersion,
+    PhysicalId,
     build_not_granted_id,
     build_physical_id,
     layer_version_for,
@@ -28,7 +29,7 @@ from .physical_id import (
 )
 from .protocol import CloudFormationEvent, LambdaContext
 from .reconcile import ALREADY_ABSENT, KEPT, Converged, Rule, converge, each_version, grant_first, revoke_at_revision
-from .rules import GRANT_METADATA, InvalidProperties, PermissionRequest, parse_properties
+from .rules import GRANT_METADATA, GrantProperties, parse_properties
 from .statement import GrantStatement
 
 if TYPE_CHECKING:
@@ -54,19 +55,11 @@ class Result:
     others: dict[int, str]
 
 
-class EventFailed(Exception):
-    """The event failed: answer FAILED with this Reason and PhysicalResourceId."""
-
-    def __init__(self, reason: str, physical_id: str) -> None:
-        super().__init__(reason)
-        self.physical_id = physical_id
-
-
 @dataclass(frozen=True)
 class Grant:
     """A grant as properties declare it: the validated request, its layer version and its statement."""
 
-    request: PermissionRequest
+    request: GrantProperties
     layer_version: LayerVersion
 
     @property
@@ -129,8 +122,8 @@ def update(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     grant = declared_grant(event["ResourceProperties"], context)
     physical_id = event["PhysicalResourceId"]
     previous = _previous_grant(event, context)
-    grant_id = parse_physical_id(physical_id)
-    in_place = grant_id is not None and (grant_id.layer_version, grant_id.statement_id) == grant.identity
+    resource_id = parse_physical_id(physical_id)
+    in_place = resource_id is not None and (resource_id.layer_version, resource_id.statement_id) == grant.identity
     earlier = previous.statement if previous is not None and previous.same_layer_and_statement(grant) else None
     layer_version, retention = grant.layer_version, grant.request.retention
     unchanged = (
@@ -170,34 +163,36 @@ def update(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
 def delete(event: CloudFormationEvent, context: LambdaContext, clients: Clients, budget: Budget) -> Result:
     """Revoke what this copy of the resource must no longer hold, by what CloudFormation says the Delete is."""
     physical_id = event["PhysicalResourceId"]
-    grant_id = parse_physical_id(physical_id)
-    if grant_id is None:  # its Create failed and granted nothing
+    resource_id = parse_physical_id(physical_id)
+    if resource_id is None:  # its Create failed and granted nothing
         return Result(physical_id, {}, ALREADY_ABSENT, {})
-    grant = _deleted_grant(event, context, grant_id)
-    client = clients.lambda_api(grant_id.layer_version.region)
+    grant = _deleted_grant(event, context, resource_id)
+    client = clients.lambda_api(resource_id.layer_version.region)
     try:
         if not grant.request.retention.active:
-            return Result(physical_id, {}, _revoke_own(client, grant_id, grant.statement, budget).outcome, {})
+            return Result(physical_id, {}, _revoke_own(client, resource_id, grant.statement, budget).outcome, {})
         stack = _stack_record(event, clients, budget)
         if stack.physical_id is None or stack.physical_id == physical_id:
-            done = _going_away(client, grant, grant_id, budget)
+            done = _going_away(client, grant, resource_id, budget)
         else:
             done = _cleanup(client, grant, _live_grant(stack, context, physical_id), budget)
     except OperationFailed as failure:
         raise EventFailed(str(failure), physical_id) from None
-    own = done.pop(grant_id.layer_version.version, Converged(KEPT))
+    own = done.pop(resource_id.layer_version.version, Converged(KEPT))
     return Result(physical_id, {}, own.outcome, _outcomes(done))
 
 
-def _going_away(client: LambdaClient, grant: Grant, grant_id: GrantId, budget: Budget) -> dict[int, Converged]:
+def _going_away(client: LambdaClient, grant: Grant, resource_id: PhysicalId, budget: Budget) -> dict[int, Converged]:
     """The resource or its stack is being deleted: revoke its statement, and with revoke_retained_on_delete every
     one it kept, wherever they are on the layer."""
-    done = {grant_id.layer_version.version: _revoke_own(client, grant_id, grant.statement, budget)}
+    done = {resource_id.layer_version.version: _revoke_own(client, resource_id, grant.statement, budget)}
     if grant.request.retention.revoke_retained_on_delete:
         rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
-        others = [v for v in _versions(client, grant_id.layer_version, budget) if v != grant_id.layer_version.version]
+        others = [
+            v for v in _versions(client, resource_id.layer_version, budget) if v != resource_id.layer_version.version
+        ]
         done |= each_version(
-            grant_id.layer_version,
+            resource_id.layer_version,
             sorted(others, reverse=True),
             lambda version: converge(client, version, rule, budget),
             "revoking the statements the grant kept",
@@ -225,16 +220,16 @@ def _cleanup(client: LambdaClient, grant: Grant, live: Grant, budget: Budget) ->
     )
 
 
-def _revoke_own(client: LambdaClient, grant_id: GrantId, statement: GrantStatement, budget: Budget) -> Converged:
+def _revoke_own(client: LambdaClient, resource_id: PhysicalId, statement: GrantStatement, budget: Budget) -> Converged:
     """Remove the grant's statement from its own version: by the RevisionId its write left when the ID has one
     (one call while nobody changed the policy), else after reading that the statement is this grant's."""
     rule = Rule(statement, frozenset({statement}), None, prune=True)
-    if grant_id.outcome_unknown:
-        return converge(client, grant_id.layer_version, rule, budget)
-    return revoke_at_revision(client, grant_id.layer_version, rule, grant_id.revision_id, budget)
+    if resource_id.outcome_unknown:
+        return converge(client, resource_id.layer_version, rule, budget)
+    return revoke_at_revision(client, resource_id.layer_version, rule, resource_id.revision_id, budget)
 
 
-def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, grant_id: GrantId) -> Grant:
+def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, resource_id: PhysicalId) -> Grant:
     """The grant the Delete's properties declare, which must be the one its PhysicalResourceId names."""
     physical_id = event["PhysicalResourceId"]
     try:
@@ -245,11 +240,11 @@ def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, grant_id:
             f"nothing was touched: {problem}",
             physical_id,
         ) from None
-    if grant.identity != (grant_id.layer_version, grant_id.statement_id):
+    if grant.identity != (resource_id.layer_version, resource_id.statement_id):
         raise EventFailed(
-            f"The PhysicalResourceId names StatementId {grant_id.statement_id!r} on {grant_id.layer_version.arn}, "
-            f"but the properties name {grant.request.statement_id!r} on {grant.layer_version.arn}; nothing was "
-            "touched. Remove the statement by hand if it should go, then retry",
+            f"The PhysicalResourceId names StatementId {resource_id.statement_id!r} on "
+            f"{resource_id.layer_version.arn}, but the properties name {grant.request.statement_id!r} on "
+            f"{grant.layer_version.arn}; nothing was touched. Remove the statement by hand if it should go, then retry",
             physical_id,
         )
     return grant

@@ -39,7 +39,7 @@ class LayerVersion:
 
 
 @dataclass(frozen=True)
-class GrantId:
+class PhysicalId:
     """What a PhysicalResourceId names: one statement on one layer version."""
 
     layer_version: LayerVersion
@@ -83,7 +83,7 @@ def build_not_granted_id(request_id: str) -> str:
     return f"not-granted-{request_id}"
 
 
-def parse_physical_id(physical_id: object) -> GrantId | None:
+def parse_physical_id(physical_id: object) -> PhysicalId | None:
     """Return the grant a PhysicalResourceId names, or None when the ID is not in our format."""
     if not isinstance(physical_id, str):
         return None
@@ -94,4 +94,4 @@ def parse_physical_id(physical_id: object) -> GrantId | None:
     layer_version = parse_layer_version_arn(arn)
     if layer_version is None or not _STATEMENT_ID.fullmatch(statement_id) or not _REVISION_ID.fullmatch(revision_id):
         return None
-    return GrantId(layer_version, statement_id, revision_id)
+    return PhysicalId(layer_version, statement_id, revision_id)

@@ -12,19 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .api_calls import VersionPolicy, add_statement, compact, read_policy, remove_statement, retrying
 from .budget import Budget
+from .exceptions import Contended, OperationFailed, StatementExists
 from .ownership import Change, Holding, Window, plan
-from .permissions import (
-    Contended,
-    OperationFailed,
-    StatementExists,
-    VersionPolicy,
-    add_statement,
-    compact,
-    read_policy,
-    remove_statement,
-    retrying,
-)
 from .physical_id import LayerVersion
 from .statement import GrantStatement
 

@@ -12,8 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .exceptions import InvalidProperties
+
 GET_LAYER_VERSION = "lambda:GetLayerVersion"
 ALL_ACCOUNTS = "*"
+RESOURCE_TYPE = "Custom::LayerVersionPermission"
+# An account's root principal, which Lambda stores for a grant to the account; group 1 is the account ID.
+ACCOUNT_ROOT = r"arn:aws[a-zA-Z-]*:iam::(\d{12}):root"
 
 # The resource's Metadata key that repeats its properties, so that a cleanup Delete of a replaced copy can read
 # the live grant's from CloudFormation's record (DescribeStackResource resolves intrinsics in Metadata).
@@ -24,10 +29,6 @@ CLOUDFORMATION_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 # Longest value quoted back in an error, so that a huge input cannot flood a response.
 _QUOTE_LIMIT = 80
 _MAX_VERSION_NUMBER = 2**63 - 1  # Lambda stores version numbers as a Long
-
-
-class InvalidProperties(ValueError):
-    """One or more properties break the contract; the message lists every problem."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ RULES: dict[str, Rule] = {
     ),
     "StatementId": Rule(r"[a-zA-Z0-9-_]+", 1, 100, "letters, digits, '-' and '_'"),
     "Principal": Rule(
-        r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root",
+        rf"\d{{12}}|\*|{ACCOUNT_ROOT}",
         1,
         64,
         "a 12-digit account ID, '*', or arn:aws:iam::<account>:root",
@@ -101,7 +102,7 @@ class Retention:
 
 
 @dataclass(frozen=True)
-class PermissionRequest:
+class GrantProperties:
     """A validated grant: who may use which layer version, under which StatementId."""
 
     layer_name: str
@@ -168,7 +169,7 @@ def organization_problem(principal: Any, organization_id: Any) -> str | None:
     return None
 
 
-def parse_properties(properties: Any) -> PermissionRequest:
+def parse_properties(properties: Any) -> GrantProperties:
     """Validate ResourceProperties and return the request, or raise InvalidProperties listing every problem."""
     if not isinstance(properties, Mapping):
         raise InvalidProperties(f"ResourceProperties must be an object, got {quote(properties)}")
@@ -188,7 +189,7 @@ def parse_properties(properties: Any) -> PermissionRequest:
         problems.append(problem)
     if problems:
         raise InvalidProperties("; ".join(problems))
-    return PermissionRequest(
+    return GrantProperties(
         layer_name=properties["LayerName"],
         version_number=int(properties["VersionNumber"]),
         statement_id=properties["StatementId"],

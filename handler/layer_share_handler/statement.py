@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .physical_id import LayerVersion
-from .rules import ALL_ACCOUNTS, GET_LAYER_VERSION, PermissionRequest
+from .rules import ACCOUNT_ROOT, ALL_ACCOUNTS, GET_LAYER_VERSION, GrantProperties
 
-_ACCOUNT_ROOT = re.compile(r"arn:aws[a-zA-Z-]*:iam::(\d{12}):root", re.ASCII)
+_ACCOUNT_ROOT = re.compile(ACCOUNT_ROOT, re.ASCII)
 _ORGANIZATION_CONDITION = "aws:PrincipalOrgID"
 
 
@@ -35,7 +35,7 @@ class GrantStatement:
     action: str = GET_LAYER_VERSION
 
     @classmethod
-    def requested(cls, request: PermissionRequest) -> GrantStatement:
+    def requested(cls, request: GrantProperties) -> GrantStatement:
         return cls(request.statement_id, account_or_star(request.principal), request.organization_id, request.action)
 
     @classmethod

@@ -19,7 +19,7 @@ import pytest
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import account_statement, grant_properties
+from tests.handler.grant_resource import account_statement, grant_properties
 from tests.standins import publish_layer
 
 PARALLEL = 25

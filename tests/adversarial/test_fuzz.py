@@ -21,7 +21,7 @@ from layer_share_cli.receiver import ReceivedResponse
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome, response_name
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import grant_properties
+from tests.handler.grant_resource import grant_properties
 
 RESPONSE_LIMIT = 4096  # bytes, CloudFormation's limit on a response body
 LAYER_VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:fuzzed:1"

@@ -14,6 +14,7 @@ import pytest
 from layer_share_handler.entry import lambda_client
 from tests.adversarial import figures
 from tests.adversarial.conftest import Outcome
+from tests.adversarial.events import ADD, create, rollback_delete
 from tests.adversarial.fault_proxy import (
     POLICY_FULL,
     SERVICE_EXCEPTION,
@@ -24,19 +25,10 @@ from tests.adversarial.fault_proxy import (
     Stall,
 )
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
+from tests.handler.grant_resource import OTHER_PARTNER, account_statement, grant_properties
 from tests.standins import REGION, policy_statements
 
-ADD = "AddLayerVersionPermission"
 SMALL_CONTEXT = 10.0  # seconds: 6.5 s for calls and retries
-
-
-def create(layer_version_arn: str, url: str, **overrides: str) -> dict[str, Any]:
-    return cfn_event("Create", "SharePartner", grant_properties(layer_version_arn, **overrides), url)
-
-
-def rollback_delete(layer_version_arn: str, url: str, physical_id: str) -> dict[str, Any]:
-    return cfn_event("Delete", "SharePartner", grant_properties(layer_version_arn), url, physical_id=physical_id)
 
 
 def revision_of(lambda_api: Any, layer_version_arn: str) -> str:

@@ -10,10 +10,10 @@ import pytest
 
 from tests.adversarial import figures
 from tests.adversarial.conftest import Outcome
+from tests.adversarial.events import ADD, create
 from tests.adversarial.fault_proxy import THROTTLED
-from tests.adversarial.test_lambda_faults import ADD, create
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
+from tests.handler.grant_resource import OTHER_PARTNER, account_statement, grant_properties
 from tests.standins import policy_statements
 
 ACCEPTED = "CloudFormation accepted the response"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import grant_properties
+from tests.handler.grant_resource import grant_properties
 
 LAYER_VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:lookalike:1"
 FULLWIDTH_ACCOUNT = "１２３４５６７８９０１２"

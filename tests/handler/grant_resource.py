@@ -12,16 +12,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.cfn_protocol import cfn_event
-from tests.standins import account_statement, policy_statements
+from tests.cfn_protocol import STACK_ID, cfn_event
+from tests.standins import account_statement as lambda_account_statement
+from tests.standins import policy_statements
 
 STATEMENT_ID = "share-partner"
 PARTNER, OTHER_PARTNER, STRANGER = "223456789012", "334567890123", "445566778899"
+ORGANIZATION = "o-a1b2c3d4e5"
 
 Copy = tuple[str, dict[str, str]]  # a copy of the resource: its PhysicalResourceId and its properties
 
 
-def properties_for(version_arn: str, statement_id: str = STATEMENT_ID, **overrides: str) -> dict[str, str]:
+def grant_properties(version_arn: str, statement_id: str = STATEMENT_ID, **overrides: str) -> dict[str, str]:
+    """ResourceProperties of a grant to PARTNER, as CloudFormation sends them: every value a string."""
     layer_arn, version = version_arn.rsplit(":", 1)
     return {
         "LayerName": layer_arn,
@@ -30,6 +33,25 @@ def properties_for(version_arn: str, statement_id: str = STATEMENT_ID, **overrid
         "Principal": PARTNER,
         **overrides,
     }
+
+
+def send(invoke: Any, receiver: Any, request_type: str, properties: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """Send one event and return the single response CloudFormation received for it, checked against the event."""
+    event = cfn_event(request_type, "SharePartner", properties, receiver.url(uuid.uuid4().hex), **fields)
+    responses = invoke(event)
+    assert len(responses) == 1, f"expected exactly one response, got {[r.body for r in responses]}"
+    body: dict[str, Any] = responses[0].body
+    assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (
+        STACK_ID,
+        event["RequestId"],
+        "SharePartner",
+    )
+    return body
+
+
+def account_statement(version_arn: str, statement_id: str = STATEMENT_ID, account: str = PARTNER) -> dict[str, Any]:
+    """A grant's statement to one account as Lambda stores it."""
+    return lambda_account_statement(version_arn, statement_id, account)
 
 
 def lambda_statement(version_arn: str, account: str = PARTNER) -> dict[str, Any]:
@@ -76,7 +98,7 @@ class GrantResource:
         """An Update to a version and/or other properties; returns the copy it replaced and the response. A FAILED
         Update leaves the resource as it was, as CloudFormation does."""
         replaced = (self.physical_id, self.properties)
-        moved = {**properties_for(version_arn, self.properties["StatementId"])} if version_arn else {}
+        moved = {**grant_properties(version_arn, self.properties["StatementId"])} if version_arn else {}
         properties = {**self.properties, **{k: v for k, v in moved.items() if k in ("LayerName", "VersionNumber")}}
         properties.update(changes)
         response = self.send("Update", properties, physical_id=replaced[0], old_properties=replaced[1])

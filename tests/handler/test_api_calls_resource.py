@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from tests.handler.test_layer_version_permission_resource import (
+from tests.handler.grant_resource import (
     OTHER_PARTNER,
     PARTNER,
     account_statement,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.cfn_protocol import STACK_ID, cfn_event
-from tests.handler.test_layer_version_permission_resource import (
+from tests.handler.grant_resource import (
     OTHER_PARTNER,
     PARTNER,
     grant_properties,

@@ -11,10 +11,10 @@ from layer_share_handler.budget import (
     MIN_CALL,
     TIMER_MARGIN,
     Budget,
-    OutOfTime,
     apply_read_timeout,
     delivery_bound,
 )
+from layer_share_handler.exceptions import OutOfTime
 from layer_share_handler.response import DELIVERY_WORST_CASE
 
 

@@ -6,13 +6,13 @@ import boto3
 import pytest
 from crhelper import CfnResource
 
-from layer_share_handler.entry import _Invocation
-from tests.handler.test_layer_version_permission_resource import grant_properties, send
+from layer_share_handler.entry import Invocation
+from tests.handler.grant_resource import grant_properties, send
 
 
 def test_the_helper_holds_every_attribute_crhelpers_constructor_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")  # so that the reference helper builds no clients
-    assert set(vars(CfnResource())) <= set(vars(_Invocation()))
+    assert set(vars(CfnResource())) <= set(vars(Invocation()))
 
 
 def test_a_warm_event_builds_no_boto3_client(invoke, receiver, layer_v1, monkeypatch) -> None:

@@ -7,47 +7,22 @@ a local HTTPS receiver. Each test asserts what reached the ResponseURL and the r
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from layer_share_handler.entry import lambda_client
-from tests.cfn_protocol import STACK_ID, cfn_event
-from tests.standins import account_statement as lambda_account_statement
+from tests.cfn_protocol import cfn_event
+from tests.handler.grant_resource import (
+    ORGANIZATION,
+    OTHER_PARTNER,
+    PARTNER,
+    account_statement,
+    grant_properties,
+    send,
+)
 from tests.standins import policy_statements, publish_layer
-
-PARTNER = "223456789012"
-OTHER_PARTNER = "334567890123"
-ORGANIZATION = "o-a1b2c3d4e5"
-
-
-def grant_properties(layer_version_arn: str, statement_id: str = "share-partner", **overrides: str) -> dict[str, str]:
-    layer_arn, version = layer_version_arn.rsplit(":", 1)
-    return {
-        "LayerName": layer_arn,
-        "VersionNumber": version,
-        "StatementId": statement_id,
-        "Principal": PARTNER,
-        **overrides,
-    }
-
-
-def send(invoke: Any, receiver: Any, request_type: str, properties: dict, **fields: Any) -> dict[str, Any]:
-    """Send one event and return the single response CloudFormation received for it."""
-    event = cfn_event(request_type, "SharePartner", properties, receiver.url(uuid.uuid4().hex), **fields)
-    responses = invoke(event)
-    assert len(responses) == 1, f"expected exactly one response, got {[r.body for r in responses]}"
-    body = responses[0].body
-    assert body["StackId"] == STACK_ID
-    assert body["RequestId"] == event["RequestId"]
-    assert body["LogicalResourceId"] == "SharePartner"
-    return body
-
-
-def account_statement(layer_version_arn: str, statement_id: str, account: str = PARTNER) -> dict[str, Any]:
-    return lambda_account_statement(layer_version_arn, statement_id, account)
 
 
 def test_create_grants_the_statement_and_reports_it(invoke, receiver, lambda_api, layer_v1):

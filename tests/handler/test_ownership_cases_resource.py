@@ -18,8 +18,8 @@ from tests.handler.grant_resource import (
     STATEMENT_ID,
     STRANGER,
     GrantResource,
+    grant_properties,
     lambda_statement,
-    properties_for,
     shared,
 )
 from tests.standins import account_statement, publish_layer
@@ -34,7 +34,7 @@ def versions(lambda_api: Any, layer_name: str) -> list[str]:
 @pytest.fixture
 def new_grant(invoke: Any, receiver: Any) -> Any:
     def make(version_arn: str, keep_versions: str | None = None, revoke_retained: str = "true", **extra: str) -> Any:
-        properties = properties_for(
+        properties = grant_properties(
             version_arn,
             RevokeRetainedOnDelete=revoke_retained,
             **({"KeepVersions": keep_versions} if keep_versions is not None else {}),
@@ -215,7 +215,7 @@ def test_a_create_in_a_region_without_an_endpoint_granted_nothing_and_its_rollba
     grant = GrantResource(
         invoke,
         receiver,
-        properties_for(f"arn:aws:lambda:{no_endpoint_in}:123456789012:layer:tools:1", RevokeRetainedOnDelete="true"),
+        grant_properties(f"arn:aws:lambda:{no_endpoint_in}:123456789012:layer:tools:1", RevokeRetainedOnDelete="true"),
     )
 
     created = grant.send("Create", grant.properties, timeout=10)
@@ -232,9 +232,9 @@ def test_a_delete_whose_id_names_another_version_than_its_properties_touches_not
     invoke, receiver, lambda_api, versions, wire
 ):
     for version_arn in versions[:2]:
-        assert GrantResource(invoke, receiver, properties_for(version_arn)).create()["Status"] == "SUCCESS"
+        assert GrantResource(invoke, receiver, grant_properties(version_arn)).create()["Status"] == "SUCCESS"
     wire.take()
-    grant = GrantResource(invoke, receiver, properties_for(versions[0]))
+    grant = GrantResource(invoke, receiver, grant_properties(versions[0]))
     other_id = f"{versions[1]}#{STATEMENT_ID}#abc"
 
     response = grant.send("Delete", grant.properties, physical_id=other_id)
@@ -261,7 +261,7 @@ def test_a_cleanup_delete_after_a_replacement_asks_cloudformation_and_leaves_the
 
 
 def test_a_redelivered_create_adopts_its_own_statement_and_answers_the_same_id(invoke, receiver, lambda_api, versions):
-    event = cfn_event("Create", "SharePartner", properties_for(versions[0]), receiver.url("redelivered"))
+    event = cfn_event("Create", "SharePartner", grant_properties(versions[0]), receiver.url("redelivered"))
 
     first, again = (invoke(event)[0].body, invoke(event)[-1].body)
 

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 
 from layer_share_handler.ownership import window_of
 from layer_share_handler.rules import Retention
-from tests.handler.grant_resource import STATEMENT_ID, GrantResource, properties_for
+from tests.handler.grant_resource import STATEMENT_ID, GrantResource, grant_properties
 from tests.standins import publish_layer
 
 pytestmark = pytest.mark.slow
@@ -286,7 +286,7 @@ class GrantDeployments(RuleBasedStateMachine):
         return Retention(int(keep) if keep else None, True)
 
     def properties(self, version: int, principal: str, keep: str | None) -> dict[str, str]:
-        return properties_for(
+        return grant_properties(
             self.arn(version),
             Principal=principal,
             RevokeRetainedOnDelete="true",

@@ -20,14 +20,9 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from layer_share_handler.budget import Budget
-from layer_share_handler.ownership import Unreadable
-from layer_share_handler.permissions import (
+from layer_share_handler.api_calls import (
     Added,
-    Contended,
-    OperationFailed,
     StackResource,
-    StatementExists,
     VersionPolicy,
     add_statement,
     describe_stack_resource,
@@ -36,6 +31,9 @@ from layer_share_handler.permissions import (
     remove_statement,
     retrying,
 )
+from layer_share_handler.budget import Budget
+from layer_share_handler.exceptions import Contended, OperationFailed, StatementExists
+from layer_share_handler.ownership import Unreadable
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.statement import GrantStatement
 

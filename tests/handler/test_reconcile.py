@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from layer_share_handler.exceptions import OperationFailed
 from layer_share_handler.ownership import Window
-from layer_share_handler.permissions import OperationFailed
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.reconcile import (
     ADOPTED,

@@ -7,7 +7,7 @@ import logging
 
 from layer_share_handler.response import RESPONSE_LIMIT, deliver, encode_within_limit
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import grant_properties
+from tests.handler.grant_resource import grant_properties
 
 
 def test_delivery_retries_5xx_until_accepted(invoke, receiver, layer_v1, caplog):

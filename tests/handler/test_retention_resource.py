@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cfn_protocol import cfn_event
-from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, PARTNER, grant_properties
+from tests.handler.grant_resource import OTHER_PARTNER, PARTNER, grant_properties
 from tests.standins import account_statement, policy_statements, publish_layer
 
 STATEMENT_ID = "share-partner"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from layer_share_handler.rules import InvalidProperties, PermissionRequest, Retention, event_problem, parse_properties
+from layer_share_handler.exceptions import InvalidProperties
+from layer_share_handler.rules import GrantProperties, Retention, event_problem, parse_properties
 
 VALID = {"LayerName": "tools", "VersionNumber": "3", "StatementId": "share", "Principal": "223456789012"}
 
 
 def test_valid_properties_become_a_request_with_defaults():
-    assert parse_properties(
-        {**VALID, "ServiceToken": "arn:aws:lambda:x", "ServiceTimeout": "300"}
-    ) == PermissionRequest(layer_name="tools", version_number=3, statement_id="share", principal="223456789012")
+    assert parse_properties({**VALID, "ServiceToken": "arn:aws:lambda:x", "ServiceTimeout": "300"}) == GrantProperties(
+        layer_name="tools", version_number=3, statement_id="share", principal="223456789012"
+    )
 
 
 @pytest.mark.parametrize("version", ["3", 3, "9223372036854775807"])

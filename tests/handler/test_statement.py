@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from layer_share_handler.physical_id import LayerVersion
-from layer_share_handler.rules import PermissionRequest
+from layer_share_handler.rules import GrantProperties
 from layer_share_handler.statement import GrantStatement
 
 # The Statement of the example response in ../shared/reference/boto3-add_layer_version_permission.rst.
@@ -16,8 +16,8 @@ REFERENCE_STATEMENT = (
 MY_LAYER_1 = LayerVersion("aws", "us-east-2", "123456789012", "my-layer", 1)
 
 
-def request(principal: str, organization_id: str | None = None) -> PermissionRequest:
-    return PermissionRequest("my-layer", 1, "xaccount", principal, organization_id=organization_id)
+def request(principal: str, organization_id: str | None = None) -> GrantProperties:
+    return GrantProperties("my-layer", 1, "xaccount", principal, organization_id=organization_id)
 
 
 def test_an_account_grant_is_written_as_lambda_documents_it() -> None:

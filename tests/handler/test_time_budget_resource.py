@@ -13,7 +13,7 @@ import pytest
 
 from layer_share_handler.entry import handler
 from tests.cfn_protocol import STACK_ID, LambdaContext, cfn_event
-from tests.handler.test_layer_version_permission_resource import OTHER_PARTNER, account_statement, grant_properties
+from tests.handler.grant_resource import OTHER_PARTNER, account_statement, grant_properties
 from tests.standins import policy_statements
 
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from .budget import Budget, OutOfTime
+from .budget import Budget
+from .exceptions import Contended, OperationFailed, OutOfTime, StatementExists
 from .ownership import Holding, Unreadable
 from .physical_id import LayerVersion
 from .statement import GrantStatement
@@ -46,22 +47,6 @@ _HINTS = {
     "PreconditionFailedException": "the layer version's policy changed since the RevisionId given; "
     "read the current RevisionId or leave RevisionId unset",
 }
-
-
-class OperationFailed(Exception):
-    """The operation did not complete. `outcome_unknown` means a change may still have been made."""
-
-    def __init__(self, reason: str, outcome_unknown: bool = False) -> None:
-        super().__init__(reason)
-        self.outcome_unknown = outcome_unknown
-
-
-class Contended(Exception):
-    """Another writer got in the way (operation in progress, or the policy moved on): read again and retry."""
-
-
-class StatementExists(Exception):
-    """AddLayerVersionPermission found the StatementId taken."""
 
 
 @dataclass(frozen=True)
