@@ -17,7 +17,8 @@ from botocore.stub import Stubber
 from layer_share_cli.standin import LambdaStandIn
 from layer_share_handler.budget import TIMER_MARGIN, Budget
 from layer_share_handler.entry import cloudformation_client, lambda_client
-from tests.standins import REGION
+from tests.handler.grant_resource import GrantResource, grant_properties
+from tests.standins import REGION, publish_layer
 
 
 class WireCount:
@@ -151,3 +152,27 @@ def endless_cloudformation():
     client, stubber = stubbed_client("cloudformation")
     with stubber:
         yield client, stubber
+
+
+@pytest.fixture
+def versions(lambda_api: Any, layer_name: str) -> list[str]:
+    """Five published versions of one layer; versions[0] is version 1."""
+    return [publish_layer(lambda_api, layer_name) for _ in range(5)]
+
+
+@pytest.fixture
+def new_grant(invoke: Any, receiver: Any) -> Callable[..., GrantResource]:
+    """A grant resource on a version, with retention; it revokes what it kept when deleted unless told not to."""
+
+    def make(
+        version_arn: str, keep_versions: str | None = None, revoke_retained: str = "true", **extra: str
+    ) -> GrantResource:
+        properties = grant_properties(
+            version_arn,
+            RevokeRetainedOnDelete=revoke_retained,
+            **({"KeepVersions": keep_versions} if keep_versions is not None else {}),
+            **extra,
+        )
+        return GrantResource(invoke, receiver, properties)
+
+    return make

@@ -35,10 +35,19 @@ def grant_properties(version_arn: str, statement_id: str = STATEMENT_ID, **overr
     }
 
 
-def send(invoke: Any, receiver: Any, request_type: str, properties: dict[str, str], **fields: Any) -> dict[str, Any]:
-    """Send one event and return the single response CloudFormation received for it, checked against the event."""
+def send(
+    invoke: Any,
+    receiver: Any,
+    request_type: str,
+    properties: dict[str, str],
+    live: Copy | None = None,
+    timeout: float = 60.0,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Send one event and return the single response CloudFormation received for it, checked against the event.
+    `live` names the copy that stays, for a cleanup Delete (see the `invoke` fixture)."""
     event = cfn_event(request_type, "SharePartner", properties, receiver.url(uuid.uuid4().hex), **fields)
-    responses = invoke(event)
+    responses = invoke(event, timeout_seconds=timeout, live=live)
     assert len(responses) == 1, f"expected exactly one response, got {[r.body for r in responses]}"
     body: dict[str, Any] = responses[0].body
     assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (
@@ -83,9 +92,7 @@ class GrantResource:
         **fields: Any,
     ) -> dict[str, Any]:
         """One complete event; its single response, checked against the event."""
-        event = cfn_event(request_type, "SharePartner", properties, self.receiver.url(uuid.uuid4().hex), **fields)
-        (response,) = (received.body for received in self.invoke(event, timeout_seconds=timeout, live=live))
-        assert response["RequestId"] == event["RequestId"]
+        response = send(self.invoke, self.receiver, request_type, properties, live, timeout, **fields)
         self.responses.append(response)
         return response
 
@@ -95,12 +102,15 @@ class GrantResource:
         return response
 
     def update(self, version_arn: str | None = None, **changes: str) -> tuple[Copy, dict[str, Any]]:
-        """An Update to a version and/or other properties; returns the copy it replaced and the response. A FAILED
-        Update leaves the resource as it was, as CloudFormation does."""
+        """An Update to a version and/or other properties (see `change`)."""
+        moved = grant_properties(version_arn) if version_arn else {}
+        located = {name: moved[name] for name in ("LayerName", "VersionNumber") if name in moved}
+        return self.change({**self.properties, **located, **changes})
+
+    def change(self, properties: dict[str, str]) -> tuple[Copy, dict[str, Any]]:
+        """An Update to these properties; returns the copy it replaced and the response. A FAILED Update leaves
+        the resource as it was, as CloudFormation does."""
         replaced = (self.physical_id, self.properties)
-        moved = {**grant_properties(version_arn, self.properties["StatementId"])} if version_arn else {}
-        properties = {**self.properties, **{k: v for k, v in moved.items() if k in ("LayerName", "VersionNumber")}}
-        properties.update(changes)
         response = self.send("Update", properties, physical_id=replaced[0], old_properties=replaced[1])
         if response["Status"] == "SUCCESS":
             self.physical_id, self.properties = response["PhysicalResourceId"], properties

@@ -22,27 +22,7 @@ from tests.handler.grant_resource import (
     lambda_statement,
     shared,
 )
-from tests.standins import account_statement, publish_layer
-
-
-@pytest.fixture
-def versions(lambda_api: Any, layer_name: str) -> list[str]:
-    """Five published versions of one layer; versions[0] is version 1."""
-    return [publish_layer(lambda_api, layer_name) for _ in range(5)]
-
-
-@pytest.fixture
-def new_grant(invoke: Any, receiver: Any) -> Any:
-    def make(version_arn: str, keep_versions: str | None = None, revoke_retained: str = "true", **extra: str) -> Any:
-        properties = grant_properties(
-            version_arn,
-            RevokeRetainedOnDelete=revoke_retained,
-            **({"KeepVersions": keep_versions} if keep_versions is not None else {}),
-            **extra,
-        )
-        return GrantResource(invoke, receiver, properties)
-
-    return make
+from tests.standins import account_statement
 
 
 def plant(lambda_api: Any, version_arn: str, principal: str = STRANGER, statement_id: str = STATEMENT_ID) -> None:

@@ -9,110 +9,11 @@ responses and the policy of every version of the layer.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from tests.cfn_protocol import cfn_event
-from tests.handler.grant_resource import OTHER_PARTNER, PARTNER, grant_properties
-from tests.standins import account_statement, policy_statements, publish_layer
-
-STATEMENT_ID = "share-partner"
-STRANGER = "445566778899"
-
-
-def lambda_statement(layer_version_arn: str, account: str) -> dict[str, Any]:
-    """This grant's statement as Lambda stores it."""
-    return account_statement(layer_version_arn, STATEMENT_ID, account)
-
-
-@dataclass
-class Grant:
-    """One Custom::LayerVersionPermission resource, as CloudFormation tracks it across events."""
-
-    invoke: Any
-    receiver: Any
-    properties: dict[str, str]
-    physical_id: str = ""
-    responses: list[dict[str, Any]] = field(default_factory=list)
-
-    def send(
-        self,
-        request_type: str,
-        properties: dict[str, str],
-        live: tuple[str, dict[str, str]] | None = None,
-        **fields: Any,
-    ) -> dict[str, Any]:
-        event = cfn_event(request_type, "SharePartner", properties, self.receiver.url(uuid.uuid4().hex), **fields)
-        (response,) = (received.body for received in self.invoke(event, live=live))
-        assert response["Status"] == "SUCCESS", response["Reason"]
-        assert response["RequestId"] == event["RequestId"]
-        self.responses.append(response)
-        return response
-
-    def create(self) -> None:
-        self.physical_id = self.send("Create", self.properties)["PhysicalResourceId"]
-
-    def update(self, version_arn: str, **changes: str) -> tuple[str, dict[str, str]]:
-        """The Update of a move; returns what the cleanup Delete will need, the replaced ID and properties."""
-        replaced = (self.physical_id, self.properties)
-        self.properties = {**self.properties, **version_properties(version_arn), **changes}
-        response = self.send("Update", self.properties, physical_id=replaced[0], old_properties=replaced[1])
-        self.physical_id = response["PhysicalResourceId"]
-        assert self.physical_id != replaced[0], "a new layer version is a replacement"
-        return replaced
-
-    def cleanup(self, replaced: tuple[str, dict[str, str]]) -> None:
-        """CloudFormation's cleanup Delete of a replaced copy: its record names this grant's live copy."""
-        self.send("Delete", replaced[1], live=(self.physical_id, self.properties), physical_id=replaced[0])
-
-    def move(self, version_arn: str, **changes: str) -> None:
-        """A successful move: the Update, then CloudFormation's cleanup Delete of the replaced grant."""
-        self.cleanup(self.update(version_arn, **changes))
-
-    def roll_back(self, replaced: tuple[str, dict[str, str]]) -> None:
-        """A failed stack update after this grant's Update: the Update with the properties swapped, then the
-        cleanup Delete of the grant the failed update made."""
-        failed = (self.physical_id, self.properties)
-        self.physical_id, self.properties = replaced[0], replaced[1]
-        response = self.send("Update", self.properties, physical_id=failed[0], old_properties=failed[1])
-        self.physical_id = response["PhysicalResourceId"]
-        self.cleanup(failed)
-
-    def delete(self) -> None:
-        self.send("Delete", self.properties, physical_id=self.physical_id)
-
-
-def version_properties(version_arn: str) -> dict[str, str]:
-    layer_arn, version = version_arn.rsplit(":", 1)
-    return {"LayerName": layer_arn, "VersionNumber": version}
-
-
-@pytest.fixture
-def versions(lambda_api: Any, layer_name: str) -> list[str]:
-    """Five published versions of one layer; versions[0] is version 1."""
-    return [publish_layer(lambda_api, layer_name) for _ in range(5)]
-
-
-@pytest.fixture
-def new_grant(invoke: Any, receiver: Any) -> Any:
-    def make(version_arn: str, keep_versions: str | None = "2", revoke_retained: str = "true", **extra: str) -> Grant:
-        properties = grant_properties(
-            version_arn,
-            STATEMENT_ID,
-            RevokeRetainedOnDelete=revoke_retained,
-            **({"KeepVersions": keep_versions} if keep_versions is not None else {}),
-            **extra,
-        )
-        return Grant(invoke, receiver, properties)
-
-    return make
-
-
-def shared(lambda_api: Any, versions: list[str]) -> dict[int, dict[str, Any]]:
-    """Every version's statements by Sid, by version number."""
-    return {number: policy_statements(lambda_api, arn) for number, arn in enumerate(versions, start=1)}
+from tests.handler.grant_resource import OTHER_PARTNER, PARTNER, STATEMENT_ID, STRANGER, lambda_statement, shared
+from tests.standins import policy_statements
 
 
 def test_moving_through_five_versions_keeps_the_grant_on_the_newest_two(lambda_api, versions, new_grant):
@@ -249,7 +150,7 @@ def test_a_rolled_back_move_restores_the_state_before_it(lambda_api, versions, n
     grant.move(versions[2])
     before = shared(lambda_api, versions)
 
-    grant.roll_back(grant.update(versions[3]))
+    grant.roll_back(grant.update(versions[3])[0])
 
     assert (
         shared(lambda_api, versions)
@@ -271,7 +172,7 @@ def test_a_rolled_back_move_with_a_principal_change_restores_the_principal_every
     grant.move(versions[1])
     before = shared(lambda_api, versions)
 
-    grant.roll_back(grant.update(versions[2], Principal=OTHER_PARTNER))
+    grant.roll_back(grant.update(versions[2], Principal=OTHER_PARTNER)[0])
 
     assert (
         shared(lambda_api, versions)
