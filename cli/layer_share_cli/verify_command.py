@@ -28,7 +28,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layer_share_handler.ownership import Holding, Unreadable, drift, window_of
-from layer_share_handler.physical_id import LayerVersion, layer_version_for, parse_physical_id
+from layer_share_handler.physical_id import GrantId, LayerVersion, layer_version_for, parse_physical_id
 from layer_share_handler.rules import ALL_ACCOUNTS, InvalidProperties, Retention, parse_properties
 from layer_share_handler.statement import GrantStatement
 
@@ -270,7 +270,12 @@ def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, st
         resources = {item["LogicalResourceId"]: item for page in pages for item in page["StackResourceSummaries"]}
     except _AWS_ERRORS as error:
         raise CannotCheck(f"cannot read the stack {stack_name}: {_describe(error)}") from None
-    template = body if isinstance(body, Mapping) else json.loads(body)
+    try:
+        template = body if isinstance(body, Mapping) else json.loads(body)
+    except (ValueError, RecursionError):
+        raise CannotCheck(f"the template of the stack {stack_name} is not JSON; expected a JSON template") from None
+    if not isinstance(template, Mapping) or not isinstance(template.get("Resources", {}), Mapping):
+        raise CannotCheck(f"the template of the stack {stack_name} has no Resources object; expected a template")
     _, partition, _, region, account, *_ = stack["StackId"].split(":")
     pseudo = {
         "AWS::AccountId": account,
@@ -297,17 +302,13 @@ def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, st
             declared += from_stack(cloudformation, resources[logical_id]["PhysicalResourceId"], parameters)
         if resource.get("Type") != RESOURCE_TYPE:
             continue
-        properties = {
-            name: as_sent(resolve(value, values, f"{name} of {where}"), f"{name} of {where}")
-            for name, value in resource.get("Properties", {}).items()
-            if name != "ServiceToken"
-        }
+        # The PhysicalResourceId names the statement the handler made; the template, who it is for.
+        grant_id = parse_physical_id(resources.get(logical_id, {}).get("PhysicalResourceId"))
+        properties = _deployed_properties(resource, values, where, grant_id)
         try:
             request = parse_properties(properties)
         except InvalidProperties as invalid:
             raise CannotCheck(f"{where} has invalid properties: {invalid}") from None
-        # The PhysicalResourceId names the statement the handler made; the template, who it is for.
-        grant_id = parse_physical_id(resources.get(logical_id, {}).get("PhysicalResourceId"))
         layer_version = (
             grant_id.layer_version
             if grant_id is not None
@@ -320,6 +321,25 @@ def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, st
             )
         declared.append(Declared(where, layer_version, requested, request.retention))
     return declared
+
+
+def _deployed_properties(
+    resource: Mapping[str, Any], values: StackValues, where: str, grant_id: GrantId | None
+) -> dict[str, str]:
+    """The grant's properties as deployed. Its layer version comes from the PhysicalResourceId when the template
+    reads it from elsewhere (an export of another stack, say), so such a grant is checked too."""
+    properties = {}
+    for name, value in resource.get("Properties", {}).items():
+        if name == "ServiceToken":
+            continue
+        try:
+            properties[name] = as_sent(resolve(value, values, f"{name} of {where}"), f"{name} of {where}")
+        except Unresolvable:
+            if grant_id is None or name not in ("LayerName", "VersionNumber"):
+                raise
+            layer_version = grant_id.layer_version
+            properties[name] = layer_version.layer_arn if name == "LayerName" else str(layer_version.version)
+    return properties
 
 
 def run_verify(arguments: argparse.Namespace) -> int:

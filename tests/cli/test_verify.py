@@ -345,3 +345,73 @@ def test_an_endpoint_that_never_answers_is_could_not_check_within_the_stated_bou
     assert status == 2 and report["status"] == "could not check"
     assert "timeout" in report["error"].lower()
     assert elapsed <= WORST_CASE_SECONDS <= 10
+
+
+def test_a_deployed_grant_on_another_stacks_layer_is_checked_from_its_physical_id(
+    lambda_standin, layer_account, tools_v1
+):
+    stack_id = f"arn:aws:cloudformation:{REGION}:{LAYER_ACCOUNT}:stack/Consumers/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    imported = {"Fn::ImportValue": "Layers:ExportsOutputRefTools"}
+    grant = grant_resource(tools_v1, "to-account", PARTNER)
+    grant["Properties"]["LayerName"] = {"Fn::Select": [6, {"Fn::Split": [":", imported]}]}
+    grant["Properties"]["VersionNumber"] = {"Fn::Select": [7, {"Fn::Split": [":", imported]}]}
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stubber = Stubber(cloudformation)
+    stack = {"StackName": "Consumers", "StackId": stack_id, "CreationTime": "2026-01-01T00:00:00Z"}
+    stubber.add_response("describe_stacks", {"Stacks": [{**stack, "StackStatus": "UPDATE_COMPLETE"}]})
+    template = {"Resources": {"Handler": FUNCTION, "ToAccount": grant}}
+    stubber.add_response("get_template", {"TemplateBody": json.dumps(template)})
+    summary = {
+        "LogicalResourceId": "ToAccount",
+        "PhysicalResourceId": f"{tools_v1}#to-account#0a1b2c3d-rev",
+        "ResourceType": "Custom::LayerVersionPermission",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [summary]})
+    add(layer_account, tools_v1, "to-account", PARTNER)
+
+    with stubber:
+        declared = from_stack(cloudformation, "Consumers", {})
+    report = check(declared, lambda region: lambda_standin.client("lambda", LAYER_ACCOUNT, region))
+
+    assert [(state.layer_version.arn, state.status) for state in report.grants] == [(tools_v1, "present")]
+
+
+def test_an_environment_agnostic_stack_is_checked_where_account_and_region_say(
+    capsys, lambda_standin, layer_account, layer_name, tools_v1, tmp_path
+):
+    grant = grant_resource(tools_v1, "to-account", PARTNER)
+    grant["Properties"]["LayerName"] = layer_name  # a bare name: the stack's own account and region
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "Agnostic": {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://unknown-account/unknown-region",
+                "properties": {"templateFile": "Agnostic.template.json"},
+            }
+        },
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "Agnostic.template.json").write_text(json.dumps({"Resources": {"Handler": FUNCTION, "G": grant}}))
+    add(layer_account, tools_v1, "to-account", PARTNER)
+
+    status = main(
+        [
+            "verify",
+            str(tmp_path),
+            "--account",
+            LAYER_ACCOUNT,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            lambda_standin.endpoint_url,
+            "--json",
+        ]
+    )
+
+    captured = capsys.readouterr()
+    assert status == 0, captured.out
+    assert f"checked in account {LAYER_ACCOUNT}, region {REGION}" in captured.err
+    assert [item["layer_version_arn"] for item in json.loads(captured.out)["grants"]] == [tools_v1]
