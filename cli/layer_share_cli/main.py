@@ -58,6 +58,15 @@ def parser() -> argparse.ArgumentParser:
         "synths in order, the first one deployed, each next one a change",
     )
     try_.add_argument(
+        "--synth-parameters",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar=("SYNTH", "[STACK:]NAME=VALUE"),
+        help="values for one synth of the history (CDK_OUT or a --from directory), which win over --parameters "
+        "there; repeat it for each synth",
+    )
+    try_.add_argument(
         "--destroy",
         action="store_true",
         help="play a stack that a synth no longer holds as deleted (cdk deploy leaves it alone, and so does try)",
@@ -155,8 +164,9 @@ def _try(arguments: argparse.Namespace) -> int:
             dict(arguments.parameters),
             print,
             destroy=arguments.destroy,
+            synth_parameters=_synth_parameters(arguments.synth_parameters),
         )
-    except (AssemblyError, Unresolvable) as problem:
+    except (AssemblyError, Unresolvable, UsageError) as problem:
         print(f"layer-share try: {_one_line(problem)}", file=sys.stderr)
         return CANNOT_RUN
     except (DeployFailed, try_command.PoliciesDiffer) as failure:
@@ -172,6 +182,19 @@ def _try(arguments: argparse.Namespace) -> int:
         print(f"layer-share try: {first.path} was not played: {first.reason}{more}", file=sys.stderr)
         return CANNOT_RUN
     return OK
+
+
+def _synth_parameters(given: list[list[str]]) -> dict[Path, dict[str, str]]:
+    """`--synth-parameters SYNTH NAME=VALUE ...`, by synth directory."""
+    by_synth: dict[Path, dict[str, str]] = {}
+    for synth, *values in given:
+        if not values:
+            raise UsageError(f"--synth-parameters {synth} gives no values; expected SYNTH [STACK:]NAME=VALUE ...")
+        try:
+            by_synth.setdefault(Path(synth), {}).update(parameter(value) for value in values)
+        except argparse.ArgumentTypeError as wrong:
+            raise UsageError(f"--synth-parameters {synth}: {wrong}") from None
+    return by_synth
 
 
 def _standin(arguments: argparse.Namespace) -> int:

@@ -199,20 +199,26 @@ def run_try(
     parameters: Mapping[str, str],
     say: Say,
     destroy: bool = False,
+    synth_parameters: Mapping[Path, Mapping[str, str]] | None = None,
 ) -> TryResult:
     """Deploy the grants against an embedded Lambda, or the first of `previous_dirs` and then each next synth as a
     change, ending with `assembly_dir`; raise on any failure. Before and after are those of the last change.
-    Without `destroy`, a stack missing from a synth stays as it was deployed."""
+    Without `destroy`, a stack missing from a synth stays as it was deployed. `synth_parameters` holds values for
+    one synth of the history, which win over `parameters` there."""
     directories = [*previous_dirs, assembly_dir]
     assemblies = [stacks_in(directory) for directory in directories]
     selections = [
         select_stacks(stacks, stack_names, missing_ok=directory != assembly_dir)
         for directory, stacks in zip(directories, assemblies, strict=True)
     ]
-    given = Parameters(dict(parameters))
-    _check_parameters(given, assemblies)
-    for every, selected in zip(assemblies, selections, strict=True):
+    by_synth = {directory.resolve(): values for directory, values in (synth_parameters or {}).items()}
+    unknown = sorted(set(by_synth) - {directory.resolve() for directory in directories})
+    if unknown:
+        raise AssemblyError(f"--synth-parameters names {unknown[0]}, which is neither CDK_OUT nor a --from synth")
+    givens = [Parameters({**parameters, **by_synth.get(directory.resolve(), {})}) for directory in directories]
+    for given, every, selected in zip(givens, assemblies, selections, strict=True):
         # Every input error stops here, before anything runs.
+        _check_parameters(given, assemblies)
         read_app(every, given, _placeholder_layer, selected=selected)
     standin = LambdaStandIn().start()
     receiver = ResponseReceiver().start()
@@ -232,7 +238,8 @@ def run_try(
         seen: set[PolicyGrant] = set()
         names_before: dict[tuple[str, str], str] = {}
         read = AppGrants()
-        for step, (directory, every, selected) in enumerate(zip(directories, assemblies, selections, strict=True)):
+        steps = zip(directories, givens, assemblies, selections, strict=True)
+        for step, (directory, given, every, selected) in enumerate(steps):
             last = step == len(directories) - 1
             if last:
                 names_before = stacks.declared_by()
