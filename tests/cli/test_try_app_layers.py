@@ -78,3 +78,19 @@ def test_a_stack_missing_from_the_new_synth_is_left_alone_unless_destroy_is_give
     assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr[-3000:]
     assert "Delete  Consumers/ToolsToConsumer255A2A88 (removed)" in destroyed.stdout
     assert ("revoked", f"{LAYER}:1", CONSUMER) in diff_rows(destroyed.stdout)
+
+
+def test_assets_are_found_through_the_asset_manifest_without_asset_metadata(history, tmp_path):
+    v1, *_ = history
+    copy = tmp_path / "no-metadata"
+    shutil.copytree(v1, copy, symlinks=True)
+    for template in copy.glob("*.template.json"):
+        text = json.loads(template.read_text())
+        for resource in text["Resources"].values():
+            resource.get("Metadata", {}).pop("aws:asset:path", None)
+        template.write_text(json.dumps(text))
+
+    run = layer_share("try", str(copy))
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert ("granted", f"{LAYER}:1", PARTNER) in diff_rows(run.stdout)
