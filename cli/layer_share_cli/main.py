@@ -153,7 +153,7 @@ def _try(arguments: argparse.Namespace) -> int:
         print(f"layer-share try needs the embedded Lambda ({missing.name} is missing): {LOCAL_EXTRA}", file=sys.stderr)
         return CANNOT_RUN
     from .assembly import AssemblyError
-    from .cloudformation import DeployFailed
+    from .emulator.cloudformation import DeployFailed
     from .template import Unresolvable
 
     try:
@@ -199,7 +199,7 @@ def _synth_parameters(given: list[list[str]]) -> dict[Path, dict[str, str]]:
 
 def _standin(arguments: argparse.Namespace) -> int:
     try:
-        from .faithful_moto import serve_until_interrupted
+        from .emulator.faithful_moto import serve_until_interrupted
     except ImportError as missing:
         print(f"layer-share standin needs moto ({missing.name} is missing): {LOCAL_EXTRA}", file=sys.stderr)
         return CANNOT_RUN

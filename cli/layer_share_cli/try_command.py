@@ -23,12 +23,12 @@ from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.rules import InvalidProperties, Retention, parse_properties
 
 from .assembly import AssemblyError, StackArtifact, select_stacks, stacks_in
-from .cloudformation import CloudFormation, Deployed, function_of
+from .emulator.cloudformation import CloudFormation, Deployed, function_of
+from .emulator.layers import StackLayers
+from .emulator.receiver import ResponseReceiver
+from .emulator.standin import LambdaStandIn
 from .grants import AppGrants, DeclaredGrant, LayerResource, Parameters, StackScope, Unplayable, read_app
-from .layers import StackLayers
 from .policies import PolicyGrant, read_grants
-from .receiver import ResponseReceiver
-from .standin import LambdaStandIn
 from .tables import GRANT_HEADERS, grant_cells, table
 
 Say = Callable[[str], None]

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from layer_share_cli.standin import free_port
+from layer_share_cli.emulator.standin import free_port
 from tests.cli.assemblies import with_grant, write_assembly
 from tests.standins import publish_layer
 

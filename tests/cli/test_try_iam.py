@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from layer_share_cli.cloudformation import DeployFailed
+from layer_share_cli.emulator.cloudformation import DeployFailed
 from layer_share_cli.try_command import run_try
 from tests.cli.assemblies import FUNCTION, GRANT, LAYER, add_handler_asset, write_assembly
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.standin import LambdaStandIn
 from layer_share_handler.budget import TIMER_MARGIN, Budget
 from layer_share_handler.entry import cloudformation_client, lambda_client
 from tests.standins import REGION

@@ -15,7 +15,7 @@ from typing import Any
 
 from layer_share_handler.rules import CLOUDFORMATION_PROPERTIES, GRANT_METADATA
 
-from .grants import DeclaredGrant, HandlerCode, StackScope
+from ..grants import DeclaredGrant, HandlerCode, StackScope
 from .lambda_runtime import HandlerCrashed, HandlerProcess
 from .receiver import ResponseReceiver
 from .standin import LambdaStandIn, StackResourceRecord

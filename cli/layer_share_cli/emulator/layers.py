@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from layer_share_handler.physical_id import LayerVersion, parse_layer_version_arn
 
-from .assembly import AssemblyError
-from .grants import AppGrants, LayerResource
+from ..assembly import AssemblyError
+from ..grants import AppGrants, LayerResource
 from .standin import LambdaStandIn
 
 # Lambda takes a zip of up to 50 MB in the request; a larger asset is published as a stand-in file naming it, as

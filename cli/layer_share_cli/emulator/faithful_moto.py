@@ -11,8 +11,8 @@ CloudFormation's `DescribeStackResource` answers from a record that the caller k
 as CloudFormation's own record reads while it sends each event (the reference's cloudformation-phases.md):
 stacks are played, not created in moto.
 
-    python -m layer_share_cli.faithful_moto PORT    # prints "ready"; reads records from stdin until it closes
-    layer-share standin --port PORT                  # for users: serves until Ctrl-C
+    python -m layer_share_cli.emulator.faithful_moto PORT  # prints "ready", then reads records from stdin
+    layer-share standin --port PORT                        # for users: serves until Ctrl-C
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from moto.server import ThreadedMotoServer
 from layer_share_handler.physical_id import LayerVersion, parse_layer_version_arn
 from layer_share_handler.statement import GrantStatement, account_or_star
 
-from .policies import NO_POLICY
+from ..policies import NO_POLICY
 
 _policy_lock = threading.Lock()  # Lambda serialises writes to one policy
 

@@ -55,7 +55,7 @@ class LambdaStandIn:
 
     def start(self) -> LambdaStandIn:
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "layer_share_cli.faithful_moto", str(self.port)],
+            [sys.executable, "-I", "-m", "layer_share_cli.emulator.faithful_moto", str(self.port)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
