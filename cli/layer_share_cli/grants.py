@@ -278,11 +278,7 @@ class _StackReader:
         construct = resource.get("Metadata", {}).get("aws:cdk:path")
         properties = field_of(dict(resource), "Properties", dict, f"{file} Resources.{logical_id}")
         try:
-            resolved = {
-                name: as_sent(resolve(value, values, f"{name} of {where}"), f"{name} of {where}")
-                for name, value in properties.items()
-                if name != "ServiceToken"
-            }
+            resolved = sent_properties(properties, values, where)
         except Unresolvable as missing:
             reason = str(missing) + (f" (construct {construct})" if construct else "")
             self.found.unplayable.append(Unplayable(where, reason))
@@ -365,6 +361,24 @@ class _StackReader:
             self.app.outputs[(self.stack.stack_name, str(name))] = value
             if export_name is not None:
                 self.app.exports[str(export_name)] = value
+
+
+def sent_properties(
+    properties: Mapping[str, Any], values: StackValues, where: str, known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A grant's properties as CloudFormation sends them, ServiceToken aside. `known` gives the value of a property
+    that the template reads from where this reader cannot (a deployed grant's layer version, from its ID)."""
+    sent = {}
+    for name, value in properties.items():
+        if name == "ServiceToken":
+            continue
+        try:
+            sent[name] = as_sent(resolve(value, values, f"{name} of {where}"), f"{name} of {where}")
+        except Unresolvable:
+            if known is None or name not in known:
+                raise
+            sent[name] = known[name]
+    return sent
 
 
 def _resources(template: Mapping[str, Any], file: Path) -> dict[str, Mapping[str, Any]]:

@@ -172,9 +172,10 @@ def _try(arguments: argparse.Namespace) -> int:
     except (DeployFailed, try_command.PoliciesDiffer) as failure:
         print(f"\nFAILED: {failure}", file=sys.stderr)
         return FAILED
+    not_played = f"; {len(result.unplayable)} not played" if result.unplayable else ""
     print(
         f"\nDone: {result.events} CloudFormation events, all SUCCESS; the layer policies hold exactly what the "
-        f"templates declare ({result.seconds:.1f} s)"
+        f"templates declare{not_played} ({result.seconds:.1f} s)"
     )
     if result.unplayable:
         first = result.unplayable[0]

@@ -33,11 +33,11 @@ from layer_share_handler.rules import ALL_ACCOUNTS, InvalidProperties, Retention
 from layer_share_handler.statement import GrantStatement
 
 from .assembly import AssemblyError, StackArtifact, select_stacks, stacks_in
-from .grants import NESTED_STACK_TYPE, RESOURCE_TYPE, Parameters, StackScope, read_app
+from .grants import NESTED_STACK_TYPE, RESOURCE_TYPE, Parameters, StackScope, read_app, sent_properties
 from .network import MAX_PARALLEL_READS, NETWORK
 from .policies import MalformedPolicy, policy_statements
 from .tables import table
-from .template import URL_SUFFIX, MalformedTemplate, StackValues, Unresolvable, as_sent, resolve
+from .template import URL_SUFFIX, MalformedTemplate, StackValues, Unresolvable
 
 IN_SYNC, DRIFT, CANNOT_CHECK = 0, 1, 2
 _AWS_ERRORS = (BotoCoreError, ClientError, MalformedPolicy)
@@ -328,18 +328,11 @@ def _deployed_properties(
 ) -> dict[str, str]:
     """The grant's properties as deployed. Its layer version comes from the PhysicalResourceId when the template
     reads it from elsewhere (an export of another stack, say), so such a grant is checked too."""
-    properties = {}
-    for name, value in resource.get("Properties", {}).items():
-        if name == "ServiceToken":
-            continue
-        try:
-            properties[name] = as_sent(resolve(value, values, f"{name} of {where}"), f"{name} of {where}")
-        except Unresolvable:
-            if grant_id is None or name not in ("LayerName", "VersionNumber"):
-                raise
-            layer_version = grant_id.layer_version
-            properties[name] = layer_version.layer_arn if name == "LayerName" else str(layer_version.version)
-    return properties
+    known = None
+    if grant_id is not None:
+        layer_version = grant_id.layer_version
+        known = {"LayerName": layer_version.layer_arn, "VersionNumber": str(layer_version.version)}
+    return sent_properties(resource.get("Properties", {}), values, where, known)
 
 
 def run_verify(arguments: argparse.Namespace) -> int:
