@@ -41,6 +41,8 @@ from .template import URL_SUFFIX, MalformedTemplate, StackValues, Unresolvable
 
 IN_SYNC, DRIFT, CANNOT_CHECK = 0, 1, 2
 _AWS_ERRORS = (BotoCoreError, ClientError, MalformedPolicy)
+# What reading an answer of a shape the API never gives raises (an endpoint that is not AWS's, say).
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 
 
 class CannotCheck(Exception):
@@ -130,9 +132,11 @@ def _read_layer(items: list[Declared], clients: Mapping[str, Any]) -> tuple[list
     client = clients[some.region]
     try:
         pages = client.get_paginator("list_layer_versions").paginate(LayerName=some.layer_arn)
-        existing: list[int] | str = [version["Version"] for page in pages for version in page["LayerVersions"]]
+        existing: list[int] | str = [int(version["Version"]) for page in pages for version in page["LayerVersions"]]
     except _AWS_ERRORS as error:
         return _describe(error), {}
+    except _SHAPE_ERRORS as error:
+        return f"ListLayerVersions answered in a shape Lambda never uses ({_describe(error)})", {}
     versions = sorted({*existing, *(item.layer_version.version for item in items)})
 
     def read(version: int) -> PolicyRead:
@@ -365,7 +369,13 @@ def _verify(arguments: argparse.Namespace, say: Callable[[str], None]) -> Report
 
     if arguments.stack_name:
         cloudformation = session.client("cloudformation", endpoint_url=endpoint, config=NETWORK)
-        declared = from_stack(cloudformation, arguments.stack_name, dict(arguments.parameters))
+        try:
+            declared = from_stack(cloudformation, arguments.stack_name, dict(arguments.parameters))
+        except _SHAPE_ERRORS as error:
+            raise CannotCheck(
+                f"CloudFormation answered for the stack {arguments.stack_name} in a shape it never uses "
+                f"({_describe(error)})"
+            ) from None
     else:
         declared = from_assembly(arguments, say)
     return check(declared, lambda_client)

@@ -154,17 +154,18 @@ POLICY_ANSWERS = {
 
 
 @pytest.fixture
-def lambda_answering() -> Iterator[Callable[[str], str]]:
+def lambda_answering() -> Iterator[Callable[..., str]]:
     """A Lambda endpoint that lists version 1 of any layer and answers its policy with the text given."""
-    answers: dict[str, str] = {}
+    answers: dict[str, Any] = {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
+            versions = answers.get("versions", [{"Version": 1, "LayerVersionArn": f"{LAYER}:1"}])
             body = (
                 {"Policy": answers["policy"], "RevisionId": "rev"}
                 if path.endswith("/policy")
-                else {"LayerVersions": [{"Version": 1, "LayerVersionArn": f"{LAYER}:1"}]}
+                else {"LayerVersions": versions}
             )
             data = json.dumps(body).encode()
             self.send_response(200)
@@ -179,8 +180,10 @@ def lambda_answering() -> Iterator[Callable[[str], str]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Thread(target=server.serve_forever, daemon=True).start()
 
-    def answering(policy: str) -> str:
+    def answering(policy: str, versions: Any = None) -> str:
         answers["policy"] = policy
+        if versions is not None:
+            answers["versions"] = versions
         return f"http://127.0.0.1:{server.server_address[1]}"
 
     yield answering
@@ -198,3 +201,14 @@ def test_a_malformed_policy_from_the_endpoint_is_could_not_check(case, tmp_path,
     line, out = one_error_line(capsys)
     assert status == 2
     assert expected in json.loads(out)["error"] and expected in line
+
+
+def test_a_version_listing_of_another_shape_is_could_not_check(tmp_path, capsys, lambda_answering):
+    assembly = write_assembly(tmp_path / "cdk.out")
+
+    endpoint = lambda_answering("{}", versions=[{"LayerVersionArn": f"{LAYER}:1"}])
+    status = main(["verify", str(assembly), "--json", "--endpoint-url", endpoint])
+
+    _line, out = one_error_line(capsys)
+    assert status == 2
+    assert "ListLayerVersions answered in a shape Lambda never uses" in json.loads(out)["error"]
