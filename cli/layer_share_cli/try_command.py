@@ -73,6 +73,8 @@ class Stacks:
             requested = resource.grant.requested()
             if requested is not None:
                 named[(requested[0].arn, requested[1].statement_id)] = resource.grant.path
+                # The versions its retention keeps are its too; a statement left on one by another resource is not.
+                named.setdefault((requested[0].layer_arn, requested[1].statement_id), resource.grant.path)
         return named
 
 
@@ -312,9 +314,7 @@ def report(
 
     def rows(grants: Iterable[PolicyGrant], names: Mapping[tuple[str, str], str], label: str = "") -> list[list[str]]:
         return [
-            ([label] if label else [])
-            + grant_cells(grant)
-            + [names.get((grant.layer_version.arn, grant.statement.statement_id), "-")]
+            ([label] if label else []) + grant_cells(grant) + [_declarer(names, grant)]
             for grant in sorted(grants, key=PolicyGrant.sort_key)
         ]
 
@@ -329,6 +329,12 @@ def report(
     sections += ["\nGrants after:", table(headers, rows(after, names_after))]
     sections += ["\nDiff:", table(("", *headers), diff)]
     return "\n".join(sections)
+
+
+def _declarer(names: Mapping[tuple[str, str], str], grant: PolicyGrant) -> str:
+    statement_id = grant.statement.statement_id
+    version_named = names.get((grant.layer_version.arn, statement_id))
+    return version_named or names.get((grant.layer_version.layer_arn, statement_id), "-")
 
 
 def _publish_layer_versions(standin: LambdaStandIn, grants: list[DeclaredGrant]) -> None:

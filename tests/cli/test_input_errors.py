@@ -212,3 +212,11 @@ def test_a_version_listing_of_another_shape_is_could_not_check(tmp_path, capsys,
     _line, out = one_error_line(capsys)
     assert status == 2
     assert "ListLayerVersions answered in a shape Lambda never uses" in json.loads(out)["error"]
+
+
+def test_verify_help_states_the_worst_case_against_an_endpoint_that_never_answers(capsys):
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+
+    text = " ".join(capsys.readouterr().out.split())
+    assert "an endpoint that never answers" in text and "at most 10 s" in text
