@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.lambda_layers import grant_properties, new_layer_version
 from bench.measure import LambdaRequests
-from layer_share_cli.receiver import ResponseReceiver
+from layer_share_cli.emulator.receiver import ResponseReceiver
 from tests.cfn_protocol import LambdaContext, cfn_event
 from tests.standins import REGION, account_statement, policy_statements
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.cpu_quota import CpuQuota, cpu_quota
 from bench.lambda_layers import grant_properties, new_layer_version
-from layer_share_cli.receiver import ResponseReceiver
+from layer_share_cli.emulator.receiver import ResponseReceiver
 from tests.cfn_protocol import cfn_event
 from tests.standins import FUNCTION_ARN, policy_statements
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from bench.lambda_layers import grant_properties
 from bench.measure import LambdaRequests
-from layer_share_cli.cloudformation import record_for_event
-from layer_share_cli.receiver import ResponseReceiver
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.cloudformation import record_for_event
+from layer_share_cli.emulator.receiver import ResponseReceiver
+from layer_share_cli.emulator.standin import LambdaStandIn
 from tests.cfn_protocol import LambdaContext, cfn_event
 from tests.standins import REGION, policy_statements, publish_layer
 

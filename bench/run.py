@@ -20,7 +20,7 @@ from bench import contention_bench, handler_bench, retention_bench, synth_bench
 from bench.lambda_layers import plain_client
 from bench.report import machine, write_results
 from bench.standin_process import environment, lambda_standin_process
-from layer_share_cli.receiver import ResponseReceiver
+from layer_share_cli.emulator.receiver import ResponseReceiver
 
 BENCH_DIR = Path(__file__).resolve().parent
 

@@ -1,4 +1,4 @@
-"""The Lambda stand-in for the benchmarks. It serves from a child process of its own (layer_share_cli.standin),
+"""The Lambda stand-in for the benchmarks. It serves from a child process of its own (layer_share_cli.emulator.standin),
 so its request handling never competes for the GIL with the handler being timed in the benchmark process.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.standin import LambdaStandIn
 from tests.standins import ACCOUNT, REGION
 
 

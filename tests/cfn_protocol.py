@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layer_share_cli import cloudformation, lambda_runtime
+from layer_share_cli.emulator import cloudformation, lambda_runtime
 from tests.standins import ACCOUNT, FUNCTION_ARN, REGION
 
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/shared-layers/5b3a1e60-8c1d-11ef-9d2e-0a1b2c3d4e5f"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from layer_share_cli.cloudformation import record_for_event
-from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.cloudformation import record_for_event
+from layer_share_cli.emulator.receiver import ReceivedResponse, ResponseReceiver
+from layer_share_cli.emulator.standin import LambdaStandIn
 from layer_share_handler.entry import handler
 from layer_share_handler.rules import event_problem
 from tests.cfn_protocol import LambdaContext

@@ -39,7 +39,30 @@ def policy_statements(client: Any, layer_version: LayerVersion) -> list[dict[str
         if error.response["Error"].get("Message") == NO_POLICY:
             return []
         raise
-    statements: list[dict[str, Any]] = json.loads(policy["Policy"]).get("Statement", [])
+    return parse_policy(policy.get("Policy"), layer_version)
+
+
+class MalformedPolicy(Exception):
+    """A layer version policy of a shape Lambda never returns."""
+
+
+def parse_policy(text: Any, layer_version: LayerVersion) -> list[dict[str, Any]]:
+    """The statements of a policy document, each checked to have the shape Lambda documents: a JSON object whose
+    Statement is a list of objects, each Condition an object of objects."""
+    where = f"the policy of {layer_version.arn}"
+    try:
+        document = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        raise MalformedPolicy(f"{where} is not a JSON object; expected Lambda's policy document")
+    statements = document.get("Statement", [])
+    if not isinstance(statements, list) or not all(isinstance(statement, dict) for statement in statements):
+        raise MalformedPolicy(f"{where} has a Statement that is not a list of objects, as Lambda returns it")
+    for statement in statements:
+        condition = statement.get("Condition", {})
+        if not isinstance(condition, dict) or not all(isinstance(test, dict) for test in condition.values()):
+            raise MalformedPolicy(f"{where}: the Condition of {statement.get('Sid')!r} is not an object of objects")
     return statements
 
 

@@ -1,5 +1,9 @@
 """`layer-share try`: deploy a synthesized app's grants to an embedded Lambda, and play a change as CloudFormation.
 
+Each synth's stacks are read in dependency order; their own layer versions are published from their assets
+(layers.py), so a Ref or Fn::GetAtt to one, and an export of it, resolves to the version it is. A grant that needs a
+value no stack provides is not played, and the others are.
+
 Without --from, every grant is created. With --from, the previous synth is deployed first, then the change:
 Create for new grants, Update for changed ones (in place or a replacement, as the handler's PhysicalResourceId
 says), then the cleanup: a Delete for each replaced or removed grant unless its UpdateReplacePolicy or
@@ -19,27 +23,26 @@ from layer_share_handler.ownership import window_of
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.rules import Retention, parse_properties
 
-from .assembly import select_stacks, stacks_in
-from .cloudformation import CloudFormation, Deployed, function_of
-from .grants import DeclaredGrant, declared_grants
+from .assembly import AssemblyError, StackArtifact, select_stacks, stacks_in
+from .emulator.cloudformation import CloudFormation, Deployed, function_of
+from .emulator.layers import StackLayers
+from .emulator.receiver import ResponseReceiver
+from .emulator.standin import LambdaStandIn
+from .grants import AppGrants, DeclaredGrant, LayerResource, Parameters, StackScope, Unplayable, read_app
 from .policies import PolicyGrant, read_grants
-from .receiver import ResponseReceiver
-from .standin import LambdaStandIn
 from .tables import GRANT_HEADERS, grant_cells, table
 
 Say = Callable[[str], None]
 
 
-def assembly_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapping[str, str]) -> list[DeclaredGrant]:
-    """The grants of the named stacks (all without names), nested stacks included."""
-    stacks = select_stacks(stacks_in(assembly_dir), stack_names)
-    return [grant for stack in stacks for grant in declared_grants(stack, parameters)]
+def _placeholder_layer(layer: LayerResource) -> str:
+    """A layer version ARN for reading a synth before anything is published: its shape is all that matters."""
+    scope = layer.scope
+    return f"arn:{scope.partition}:lambda:{scope.region}:{scope.account}:layer:{layer.layer_name}:1"
 
 
-def previous_grants(assembly_dir: Path, stack_names: list[str], parameters: Mapping[str, str]) -> list[DeclaredGrant]:
-    """As assembly_grants, but a named stack may be missing: the change creates it."""
-    stacks = select_stacks(stacks_in(assembly_dir), stack_names, missing_ok=True)
-    return [grant for stack in stacks for grant in declared_grants(stack, parameters)]
+def _always(_: StackScope) -> bool:
+    return True
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Stacks:
             requested = resource.grant.requested()
             if requested is not None:
                 named[(requested[0].arn, requested[1].statement_id)] = resource.grant.path
+                # The versions its retention keeps are its too; a statement left on one by another resource is not.
+                named.setdefault((requested[0].layer_arn, requested[1].statement_id), resource.grant.path)
         return named
 
 
@@ -110,9 +115,11 @@ def play(
     say: Say,
     versions_of: Callable[[LayerVersion], list[int]],
     held: set[PolicyGrant],
+    in_synth: Callable[[StackScope], bool] = _always,
 ) -> None:
     """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup.
-    `versions_of` lists the versions of a layer that exist; `held` is what the policies held before."""
+    `versions_of` lists the versions of a layer that exist; `held` is what the policies held before. A grant of a
+    stack that is not `in_synth` stays deployed, as `cdk deploy` leaves a stack it does not synthesize."""
     current = {grant.key for grant in grants}
     functions = {grant.scope.path: function_of(grant) for grant in grants}
     deployed: dict[tuple[str, str], Deployed] = {}
@@ -130,9 +137,13 @@ def play(
                 cleanup.append((old, grant.update_replace_retain, "replaced"))
         else:
             deployed[grant.key] = Deployed(grant, old.physical_id)
-    cleanup += [
-        (old, old.grant.retain_on_delete, "removed") for key, old in stacks.deployed.items() if key not in current
-    ]
+    for key, old in stacks.deployed.items():
+        if key in current:
+            continue
+        if in_synth(old.grant.scope):
+            cleanup.append((old, old.grant.retain_on_delete, "removed"))
+        else:
+            deployed[key] = old
     stacks.deployed = deployed
     for old, retain, why in reversed(cleanup):
         if retain:
@@ -159,6 +170,7 @@ class TryResult:
     events: int
     event_seconds: float  # each event from sending it to reading its response, summed
     seconds: float  # the deploy and change, layer publishing and policy checks included
+    unplayable: tuple[Unplayable, ...] = ()  # the last synth's grants that need a value no stack provides
 
 
 class PoliciesDiffer(Exception):
@@ -189,14 +201,32 @@ def run_try(
     stack_names: list[str],
     parameters: Mapping[str, str],
     say: Say,
+    destroy: bool = False,
+    synth_parameters: Mapping[Path, Mapping[str, str]] | None = None,
 ) -> TryResult:
     """Deploy the grants against an embedded Lambda, or the first of `previous_dirs` and then each next synth as a
-    change, ending with `assembly_dir`; raise on any failure. Before and after are those of the last change."""
-    history = [(directory, previous_grants(directory, stack_names, parameters)) for directory in previous_dirs]
-    history.append((assembly_dir, assembly_grants(assembly_dir, stack_names, parameters)))
+    change, ending with `assembly_dir`; raise on any failure. Before and after are those of the last change.
+    Without `destroy`, a stack missing from a synth stays as it was deployed. `synth_parameters` holds values for
+    one synth of the history, which win over `parameters` there."""
+    directories = [*previous_dirs, assembly_dir]
+    assemblies = [stacks_in(directory) for directory in directories]
+    selections = [
+        select_stacks(stacks, stack_names, missing_ok=directory != assembly_dir)
+        for directory, stacks in zip(directories, assemblies, strict=True)
+    ]
+    by_synth = {directory.resolve(): values for directory, values in (synth_parameters or {}).items()}
+    unknown = sorted(set(by_synth) - {directory.resolve() for directory in directories})
+    if unknown:
+        raise AssemblyError(f"--synth-parameters names {unknown[0]}, which is neither CDK_OUT nor a --from synth")
+    givens = [Parameters({**parameters, **by_synth.get(directory.resolve(), {})}) for directory in directories]
+    for given, every, selected in zip(givens, assemblies, selections, strict=True):
+        # Every input error stops here, before anything runs.
+        _check_parameters(given, assemblies)
+        read_app(every, given, _placeholder_layer, selected=selected)
     standin = LambdaStandIn().start()
     receiver = ResponseReceiver().start()
     cloudformation = CloudFormation(standin, receiver)
+    layers = StackLayers(standin)
     stacks = Stacks()
 
     def versions_of(layer_version: LayerVersion) -> list[int]:
@@ -210,10 +240,14 @@ def run_try(
         state: set[PolicyGrant] = set()
         seen: set[PolicyGrant] = set()
         names_before: dict[tuple[str, str], str] = {}
-        for step, (directory, grants) in enumerate(history):
-            last = step == len(history) - 1
+        read = AppGrants()
+        steps = zip(directories, givens, assemblies, selections, strict=True)
+        for step, (directory, given, every, selected) in enumerate(steps):
+            last = step == len(directories) - 1
             if last:
                 names_before = stacks.declared_by()
+            read = read_app(every, given, layers.publish, selected=selected)
+            grants = read.grants
             _publish_layer_versions(standin, grants)
             if step == 0:
                 what = "the deploy" if last else "the previous synth's deploy"
@@ -221,20 +255,52 @@ def run_try(
             else:
                 what = f"the change to {directory.name}"
                 say(f"\nChange to {directory}: {_count(grants)}")
-            play(cloudformation, stacks, grants, say, versions_of, state)
+            left = {resource.grant.scope.path for resource in stacks.deployed.values()}
+            for path in sorted(left - {grant.scope.path for grant in grants}):
+                if not destroy and not any(path == name or path.startswith(f"{name}/") for name in read.stacks):
+                    say(f"  Left    {path} (not in this synth; --destroy plays it as deleted)")
+            in_synth = _always if destroy else read.has_stack_of
+            play(cloudformation, stacks, grants, say, versions_of, state, in_synth)
+            for line in layers.finish(read, destroy):
+                say(line)
+            listed = {layer_version.layer_arn: versions_of(layer_version) for layer_version in _layers_of(seen)}
+            existing = {grant for grant in seen if grant.layer_version.version in listed[grant.layer_version.layer_arn]}
+            for unplayable in read.unplayable:
+                say(f"  Not played  {unplayable.path}: {unplayable.reason}")
             declared = stacks.declared(versions_of, state)
-            state = check(standin, declared, seen, what)
-            seen |= state | declared
+            state = check(standin, declared, existing, what)
+            seen = existing | state | declared
             if not last:
                 before = state
-        say(report(before, state, names_before, stacks.declared_by(), len(history) > 1))
+        say(report(before, state, names_before, stacks.declared_by(), len(directories) > 1))
         return TryResult(
-            before, state, cloudformation.events, cloudformation.event_seconds, time.perf_counter() - started
+            before,
+            state,
+            cloudformation.events,
+            cloudformation.event_seconds,
+            time.perf_counter() - started,
+            tuple(read.unplayable),
         )
     finally:
         cloudformation.close()
         receiver.stop()
         standin.stop()
+
+
+def _check_parameters(given: Parameters, selections: list[list[StackArtifact]]) -> None:
+    """A `Stack:Name=value` must name a stack of some synth: a typo would otherwise pass unnoticed."""
+    names = {
+        name
+        for stacks in selections
+        for stack in stacks
+        for name in (stack.display_name, stack.artifact_id, stack.stack_name)
+    }
+    unknown = sorted(given.stacks_named() - names)
+    if unknown:
+        raise AssemblyError(
+            f"--parameters names the stack {unknown[0]}, which no synth holds; expected STACK:NAME=VALUE with a "
+            "stack path, artifact ID or stack name that `cdk ls` shows"
+        )
 
 
 def report(
@@ -249,9 +315,7 @@ def report(
 
     def rows(grants: Iterable[PolicyGrant], names: Mapping[tuple[str, str], str], label: str = "") -> list[list[str]]:
         return [
-            ([label] if label else [])
-            + grant_cells(grant)
-            + [names.get((grant.layer_version.arn, grant.statement.statement_id), "-")]
+            ([label] if label else []) + grant_cells(grant) + [_declarer(names, grant)]
             for grant in sorted(grants, key=PolicyGrant.sort_key)
         ]
 
@@ -268,10 +332,21 @@ def report(
     return "\n".join(sections)
 
 
+def _declarer(names: Mapping[tuple[str, str], str], grant: PolicyGrant) -> str:
+    statement_id = grant.statement.statement_id
+    version_named = names.get((grant.layer_version.arn, statement_id))
+    return version_named or names.get((grant.layer_version.layer_arn, statement_id), "-")
+
+
 def _publish_layer_versions(standin: LambdaStandIn, grants: list[DeclaredGrant]) -> None:
     """Publish, in the embedded Lambda, every layer version the grants name, as if the user had published them."""
     for layer_version in sorted({requested[0] for grant in grants if (requested := grant.requested())}, key=str):
         standin.publish_layer_version(layer_version)
+
+
+def _layers_of(grants: Iterable[PolicyGrant]) -> list[LayerVersion]:
+    """One version of each layer the grants are on, to list the layer's versions by."""
+    return list({grant.layer_version.layer_arn: grant.layer_version for grant in grants}.values())
 
 
 def _count(grants: list[DeclaredGrant]) -> str:

@@ -52,7 +52,7 @@ def _cached_client(service: str, region: str) -> Any:
     client = boto3.client(
         service,  # type: ignore[call-overload]
         region_name=region,
-        # Retries are ours (permissions.py), bounded by the event's budget, which also sets each read timeout.
+        # Retries are ours (api_calls.py), bounded by the event's budget, which also sets each read timeout.
         config=Config(
             connect_timeout=CONNECT_TIMEOUT, read_timeout=MAX_READ_TIMEOUT, retries={"total_max_attempts": 1}
         ),

@@ -53,7 +53,10 @@ class GrantStatement:
         if statement.get("Effect", "Allow") != "Allow":
             return None
         conditions = statement.get("Condition") or {}
-        organization_id = (conditions.get("StringEquals") or {}).get(_ORGANIZATION_CONDITION)
+        equals = conditions.get("StringEquals") or {} if isinstance(conditions, Mapping) else None
+        if not isinstance(equals, Mapping):  # a condition of a shape Lambda never writes for a layer grant
+            return None
+        organization_id = equals.get(_ORGANIZATION_CONDITION)
         return cls(sid, account_or_star(principal), organization_id, action)
 
     def policy_statement(self, layer_version: LayerVersion) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from layer_share_cli.receiver import ReceivedResponse, ResponseReceiver
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.receiver import ReceivedResponse, ResponseReceiver
+from layer_share_cli.emulator.standin import LambdaStandIn
 from layer_share_handler import entry
 from layer_share_handler.entry import cloudformation_client, handler, lambda_client
 from layer_share_handler.lifecycle import Clients

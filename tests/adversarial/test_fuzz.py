@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layer_share_cli.receiver import ReceivedResponse
+from layer_share_cli.emulator.receiver import ReceivedResponse
 from tests.adversarial import figures
 from tests.adversarial.conftest import CallLog, Outcome, response_name
 from tests.cfn_protocol import cfn_event

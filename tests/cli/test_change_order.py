@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layer_share_cli.cloudformation import Deployed, Function
+from layer_share_cli.emulator.cloudformation import Deployed, Function
 from layer_share_cli.grants import DeclaredGrant, HandlerCode, StackScope
 from layer_share_cli.try_command import Stacks, play
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow  # each case starts an embedded Lambda of its own
 FUNCTION = {
     "Type": "AWS::Lambda::Function",
     "Metadata": {"aws:asset:path": "asset.handler"},
-    "Properties": {"Handler": "layer_share_handler.entry.handler"},
+    "Properties": {"Handler": "layer_share_handler.entry.handler", "Timeout": 60},
 }
 
 

@@ -85,13 +85,39 @@ def test_one_stack_of_a_stage_is_named_by_its_path(synths):
     assert {row[0] for row in rows(run.stdout, "Grants after:")} == {"tools:3", "runtime:5"}
 
 
-def test_a_parameter_without_a_value_stops_before_anything_runs(synths):
+def test_only_the_grant_that_needs_a_parameter_without_a_value_is_not_played(synths):
     _, current = synths
 
     run = layer_share("try", str(current))
 
     assert run.returncode == 2
-    assert "the parameter ConsumerAccount, which has no default; pass --parameters ConsumerAccount=VALUE" in run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith("layer-share try: Prod/Layers/ToolsToConsumer255A2A88 was not played: ")
+    assert "the parameter ConsumerAccount, which has no default; pass --parameters ConsumerAccount=VALUE" in line
+    assert "(construct Prod/Layers/ToolsToConsumer/Resource)" in line
+    assert "Create  Prod/Layers/ToolsToOrgBEF24D69" in run.stdout  # the other grants are played
+
+
+def test_a_parameter_can_take_another_value_in_each_synth_of_the_history(synths):
+    previous, current = synths
+
+    run = layer_share(
+        "try",
+        str(current),
+        "--from",
+        str(previous),
+        *CONSUMER,
+        "--synth-parameters",
+        str(previous),
+        "Prod/Layers:ConsumerAccount=444455556666",
+    )
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    diff = {(row[0], row[1], row[4]) for row in rows(run.stdout, "Diff:")}
+    assert ("granted", "tools:3", "555566667777") in diff
+    # The previous synth granted 444455556666; a new principal applies to every version that keeps the grant.
+    assert ("revoked", "tools:2", "444455556666") in diff
+    assert ("granted", "tools:2", "555566667777") in diff
 
 
 def test_a_failed_response_fails_the_command_with_the_handlers_reason(synths):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from layer_share_cli.main import main
+from layer_share_cli.network import WORST_CASE_SECONDS
 from layer_share_cli.verify_command import check, from_stack
 from tests.standins import publish_layer
 
@@ -176,7 +181,9 @@ def test_the_text_report_flags_a_public_statement(capsys, lambda_standin, layer_
     assert status == 1
     assert "Public (* without an organization, so every AWS account may use the layer version):" in output
     assert f"{tools_v1} everyone" in output
-    assert output.rstrip().endswith("Drift: 3 present, 0 missing, 0 changed, 1 not declared, 0 not checked")
+    assert output.rstrip().endswith(
+        "Drift: 3 present, 0 missing, 0 changed, 0 outside the window, 1 not declared, 0 not checked"
+    )
 
 
 def test_a_layer_version_that_cannot_be_read_is_could_not_check(capsys, lambda_standin, layer_account, assembly):
@@ -248,3 +255,163 @@ def test_a_deployed_stack_is_read_from_its_template_parameters_and_physical_ids(
         ("Shares/ToConsumer", "missing"),
     }
     assert report.exit_status == 1
+
+
+@pytest.fixture
+def kept_assembly(tmp_path: Path, layer_account, layer_name) -> tuple[Path, list[str]]:
+    """A grant on version 3 of a layer that keeps its two newest versions shared."""
+    versions = [publish_layer(layer_account, layer_name) for _ in range(3)]
+    grant = grant_resource(versions[2], "kept", PARTNER)
+    grant["Properties"]["KeepVersions"] = "2"
+    template = {"Resources": {"Handler": FUNCTION, "Kept": grant}}
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "Kept": {
+                "type": "aws:cloudformation:stack",
+                "environment": f"aws://{LAYER_ACCOUNT}/{REGION}",
+                "properties": {"templateFile": "Kept.template.json"},
+            }
+        },
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "Kept.template.json").write_text(json.dumps(template))
+    return tmp_path, versions
+
+
+def test_the_versions_retention_keeps_are_checked_and_a_grant_outside_the_window_is_drift(
+    capsys, lambda_standin, layer_account, kept_assembly
+):
+    assembly, (v1, v2, v3) = kept_assembly
+    add(layer_account, v3, "kept", PARTNER)
+    add(layer_account, v2, "kept", OTHER_PARTNER)  # changed by hand on a kept version
+    add(layer_account, v1, "kept", PARTNER)  # left on a version beyond the two kept
+
+    status, report = verify(capsys, lambda_standin, str(assembly))
+
+    assert status == 1 and report["status"] == "drift"
+    assert {(item["layer_version_arn"], item["status"]) for item in report["grants"]} == {
+        (v3, "present"),
+        (v2, "changed"),
+        (v1, "outside"),
+    }
+
+
+def test_a_kept_version_without_the_grant_is_missing(capsys, lambda_standin, layer_account, kept_assembly):
+    assembly, (_, v2, v3) = kept_assembly
+    add(layer_account, v3, "kept", PARTNER)
+
+    status, report = verify(capsys, lambda_standin, str(assembly))
+
+    assert status == 1
+    assert {(item["layer_version_arn"], item["status"]) for item in report["grants"]} == {
+        (v3, "present"),
+        (v2, "missing"),
+    }
+
+
+@pytest.fixture
+def black_hole() -> Any:
+    """An endpoint that accepts connections and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in [*accepted, server]:
+        connection.close()
+
+
+def test_an_endpoint_that_never_answers_is_could_not_check_within_the_stated_bound(
+    capsys, layer_account, kept_assembly, black_hole
+):
+    assembly, _ = kept_assembly
+
+    started = time.monotonic()
+    status = main(["verify", str(assembly), "--endpoint-url", black_hole, "--json"])
+    elapsed = time.monotonic() - started
+
+    report = json.loads(capsys.readouterr().out)
+    assert status == 2 and report["status"] == "could not check"
+    assert "timeout" in report["error"].lower()
+    assert elapsed <= WORST_CASE_SECONDS <= 10
+
+
+def test_a_deployed_grant_on_another_stacks_layer_is_checked_from_its_physical_id(
+    lambda_standin, layer_account, tools_v1
+):
+    stack_id = f"arn:aws:cloudformation:{REGION}:{LAYER_ACCOUNT}:stack/Consumers/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    imported = {"Fn::ImportValue": "Layers:ExportsOutputRefTools"}
+    grant = grant_resource(tools_v1, "to-account", PARTNER)
+    grant["Properties"]["LayerName"] = {"Fn::Select": [6, {"Fn::Split": [":", imported]}]}
+    grant["Properties"]["VersionNumber"] = {"Fn::Select": [7, {"Fn::Split": [":", imported]}]}
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stubber = Stubber(cloudformation)
+    stack = {"StackName": "Consumers", "StackId": stack_id, "CreationTime": "2026-01-01T00:00:00Z"}
+    stubber.add_response("describe_stacks", {"Stacks": [{**stack, "StackStatus": "UPDATE_COMPLETE"}]})
+    template = {"Resources": {"Handler": FUNCTION, "ToAccount": grant}}
+    stubber.add_response("get_template", {"TemplateBody": json.dumps(template)})
+    summary = {
+        "LogicalResourceId": "ToAccount",
+        "PhysicalResourceId": f"{tools_v1}#to-account#0a1b2c3d-rev",
+        "ResourceType": "Custom::LayerVersionPermission",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [summary]})
+    add(layer_account, tools_v1, "to-account", PARTNER)
+
+    with stubber:
+        declared = from_stack(cloudformation, "Consumers", {})
+    report = check(declared, lambda region: lambda_standin.client("lambda", LAYER_ACCOUNT, region))
+
+    assert [(state.layer_version.arn, state.status) for state in report.grants] == [(tools_v1, "present")]
+
+
+def test_an_environment_agnostic_stack_is_checked_where_account_and_region_say(
+    capsys, lambda_standin, layer_account, layer_name, tools_v1, tmp_path
+):
+    grant = grant_resource(tools_v1, "to-account", PARTNER)
+    grant["Properties"]["LayerName"] = layer_name  # a bare name: the stack's own account and region
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "Agnostic": {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://unknown-account/unknown-region",
+                "properties": {"templateFile": "Agnostic.template.json"},
+            }
+        },
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "Agnostic.template.json").write_text(json.dumps({"Resources": {"Handler": FUNCTION, "G": grant}}))
+    add(layer_account, tools_v1, "to-account", PARTNER)
+
+    status = main(
+        [
+            "verify",
+            str(tmp_path),
+            "--account",
+            LAYER_ACCOUNT,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            lambda_standin.endpoint_url,
+            "--json",
+        ]
+    )
+
+    captured = capsys.readouterr()
+    assert status == 0, captured.out
+    assert f"checked in account {LAYER_ACCOUNT}, region {REGION}" in captured.err
+    assert [item["layer_version_arn"] for item in json.loads(captured.out)["grants"]] == [tools_v1]

@@ -14,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from layer_share_cli.standin import LambdaStandIn
+from layer_share_cli.emulator.standin import LambdaStandIn
 from layer_share_handler.budget import TIMER_MARGIN, Budget
 from layer_share_handler.entry import cloudformation_client, lambda_client
 from tests.handler.grant_resource import GrantResource, grant_properties

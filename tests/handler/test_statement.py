@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.rules import GrantProperties
 from layer_share_handler.statement import GrantStatement
@@ -51,3 +53,12 @@ def test_an_organization_grant_is_a_star_principal_with_an_org_id_condition() ->
 
 def test_a_deny_statement_is_not_a_grant() -> None:
     assert GrantStatement.from_policy({**json.loads(REFERENCE_STATEMENT), "Effect": "Deny"}) is None
+
+
+@pytest.mark.parametrize(
+    "condition", [[{"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}], {"StringEquals": "x"}]
+)
+def test_a_condition_of_another_shape_is_not_read_as_a_grant(condition: object) -> None:
+    statement = {"Sid": "s", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion"}
+
+    assert GrantStatement.from_policy({**statement, "Condition": condition}) is None

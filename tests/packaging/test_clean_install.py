@@ -159,6 +159,8 @@ def test_the_distributions_carry_the_license_type_markers_and_metadata(distribut
     wheel_files = zipfile.ZipFile(distributions.wheel).namelist()
     for package in PACKAGES:
         assert f"{package}/py.typed" in wheel_files
+    # The command's emulator is a subpackage of its own: `layer-share try` and `standin` import it.
+    assert "layer_share_cli/emulator/faithful_moto.py" in wheel_files
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in wheel_files)
     (metadata_name,) = (name for name in wheel_files if name.endswith(".dist-info/METADATA"))
     metadata = Parser().parsestr(zipfile.ZipFile(distributions.wheel).read(metadata_name).decode())

@@ -11,7 +11,8 @@ CloudFormation's `DescribeStackResource` answers from a record that the caller k
 as CloudFormation's own record reads while it sends each event (the reference's cloudformation-phases.md):
 stacks are played, not created in moto.
 
-    python -m layer_share_cli.faithful_moto PORT    # prints "ready"; reads records from stdin until it closes
+    python -m layer_share_cli.emulator.faithful_moto PORT  # prints "ready", then reads records from stdin
+    layer-share standin --port PORT                        # for users: serves until Ctrl-C
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import sys
 import threading
 import uuid
+from importlib.metadata import version
 from typing import Any
 from urllib.parse import unquote
 
@@ -34,7 +36,7 @@ from moto.server import ThreadedMotoServer
 from layer_share_handler.physical_id import LayerVersion, parse_layer_version_arn
 from layer_share_handler.statement import GrantStatement, account_or_star
 
-from .policies import NO_POLICY
+from ..policies import NO_POLICY
 
 _policy_lock = threading.Lock()  # Lambda serialises writes to one policy
 
@@ -155,18 +157,40 @@ def make_faithful() -> None:
     CloudFormationResponse.describe_stack_resource = _describe_stack_resource  # type: ignore[method-assign]
 
 
+def start_server(port: int, host: str = "127.0.0.1") -> ThreadedMotoServer:
+    """A faithful moto server on `host`:`port`, started."""
+    make_faithful()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the output
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
 def serve(port: int) -> None:
     """Serve until stdin closes; one process per stand-in keeps each stand-in's accounts apart. Each line read
     is a CloudFormation record, acknowledged with "ok" once it applies."""
-    make_faithful()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the output
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_server(port)
     print("ready", flush=True)
     for line in sys.stdin:
         _apply_record(line)
         print("ok", flush=True)
     server.stop()
+
+
+def serve_until_interrupted(port: int, host: str) -> None:
+    """`layer-share standin`: serve for users' own tests and `verify --endpoint-url` until Ctrl-C."""
+    server = start_server(port, host)
+    print(
+        f"Faithful Lambda stand-in on http://{host}:{port} (moto {version('moto')}); any keys act in moto's "
+        "account 123456789012. Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from layer_share_handler.rules import CLOUDFORMATION_PROPERTIES, GRANT_METADATA
+from layer_share_handler.rules import CLOUDFORMATION_PROPERTIES, GRANT_METADATA, RESOURCE_TYPE
 
-from .grants import DeclaredGrant, HandlerCode, StackScope
+from ..grants import DeclaredGrant, HandlerCode, StackScope
 from .lambda_runtime import HandlerCrashed, HandlerProcess
 from .receiver import ResponseReceiver
 from .standin import LambdaStandIn, StackResourceRecord
-
-RESOURCE_TYPE = "Custom::LayerVersionPermission"
-FUNCTION_TIMEOUT = 60.0  # seconds, the handler function's Timeout in the construct
 
 
 class DeployFailed(Exception):
@@ -113,11 +110,13 @@ class CloudFormation:
         self.event_seconds = 0.0  # from sending each event to reading its response, summed over events
 
     def create(self, grant: DeclaredGrant) -> Deployed:
+        _check_role(grant, "Create")
         body = self._send("Create", function_of(grant), grant.logical_id, grant.properties)
         return Deployed(grant, body["PhysicalResourceId"])
 
     def update(self, deployed: Deployed, grant: DeclaredGrant) -> Deployed:
         """An Update; the handler's PhysicalResourceId says whether it was in place or a replacement."""
+        _check_role(grant, "Update")
         body = self._send(
             "Update",
             function_of(grant),
@@ -163,7 +162,7 @@ class CloudFormation:
         process = self._process(function)
         started = time.perf_counter()
         try:
-            process.invoke(sent, function.arn, FUNCTION_TIMEOUT)
+            process.invoke(sent, function.arn, function.code.timeout)
         except HandlerCrashed as crash:
             raise DeployFailed(f"{where}: {crash}") from None
         responses = self._receiver.responses_for(name)
@@ -187,6 +186,18 @@ class CloudFormation:
             }
             self._processes[key] = HandlerProcess(function.code.asset_dir, function.code.handler, environment)
         return self._processes[key]
+
+
+def _check_role(grant: DeclaredGrant, request_type: str) -> None:
+    """The embedded Lambda checks no IAM: answer as the handler would once Lambda denied its call."""
+    requested = grant.requested()
+    if grant.role_allows is None or requested is None or grant.role_allows.allows(requested[0].arn):
+        return
+    raise DeployFailed(
+        f"{request_type} {grant.path} FAILED: AccessDeniedException: the handler's role is not authorized to perform "
+        f"lambda:AddLayerVersionPermission on resource: {requested[0].arn} (no statement of its policies in the "
+        "template allows it)"
+    )
 
 
 def function_of(grant: DeclaredGrant) -> Function:

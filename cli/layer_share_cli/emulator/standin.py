@@ -55,7 +55,7 @@ class LambdaStandIn:
 
     def start(self) -> LambdaStandIn:
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "layer_share_cli.faithful_moto", str(self.port)],
+            [sys.executable, "-I", "-m", "layer_share_cli.emulator.faithful_moto", str(self.port)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -138,6 +138,16 @@ class LambdaStandIn:
             published = client.publish_layer_version(LayerName=layer_version.name, Content={"ZipFile": _tiny_zip()})[
                 "Version"
             ]
+
+    def publish_layer(self, account: str, region: str, name: str, content: bytes) -> str:
+        """Publish the next version of a layer with `content` (a zip file) and return its version ARN."""
+        client = self.client("lambda", account, region)
+        arn: str = client.publish_layer_version(LayerName=name, Content={"ZipFile": content})["LayerVersionArn"]
+        return arn
+
+    def delete_layer_version(self, layer_version: LayerVersion) -> None:
+        client = self.client("lambda", layer_version.account, layer_version.region)
+        client.delete_layer_version(LayerName=layer_version.name, VersionNumber=layer_version.version)
 
 
 @cache
