@@ -4,6 +4,14 @@ Each handler runs in its own worker process (lambda_worker.py) inside a CPU quot
 the memory size measured. A fresh worker answers one Create: its first response, from process start, is the
 cold start. The same worker then answers whole lifecycles: those are the warm events. Lambda is the stand-in
 in another process and CloudFormation's ResponseURL a receiver in this one, both outside the quota.
+
+Events reach a worker with a gap between them, as CloudFormation sends them: it reads each response from the
+ResponseURL's S3 object and then proceeds with the stack operation (the custom resource request and response
+reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html), so a function's next
+event never follows its previous answer at once. The gap is what lets the quota refill: sent back to back, an event
+starts in a quota period that the previous event's tail has spent and waits for the next one, a wait Lambda's
+users never see. A gap longer than the quota's period is enough (longer ones measured alike when tried);
+`--event-gap` changes it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cpu_quota import CpuQuota, cpu_quota
+from bench.cpu_quota import PERIOD_US, CpuQuota, cpu_quota
 from bench.lambda_layers import grant_properties, new_layer_version
 from layer_share_cli.emulator.receiver import ResponseReceiver
 from tests.cfn_protocol import cfn_event
@@ -33,6 +41,8 @@ CRHELPER_DEFAULT = "crhelper defaults"
 VARIANTS = (OURS, CRHELPER_DEFAULT)
 # The construct's function timeout. crhelper's default sleeps on Delete only with more than 135 s left.
 FUNCTION_TIMEOUT = 60.0
+# Seconds between a worker's answer and its next event: a few quota periods, the least CloudFormation leaves.
+EVENT_GAP_SECONDS = 3 * PERIOD_US / 1_000_000
 PARTNER, OTHER_PARTNER = "223456789012", "334567890123"
 STEPS = (
     "Create",
@@ -59,6 +69,7 @@ LIMITS = {
 class EventSample:
     variant: str
     memory_mb: int
+    round: int  # the cold-start round whose worker answered it
     step: str
     seconds: float
     cpu_seconds: float
@@ -70,6 +81,7 @@ class EventSample:
 class ColdStart:
     variant: str
     memory_mb: int
+    round: int
     first_response_seconds: float  # from the worker's process start until its first response was delivered
     cpu_seconds: float  # the worker's CPU time until then
     status: str
@@ -77,6 +89,7 @@ class ColdStart:
 
 @dataclass
 class HandlerResults:
+    event_gap_seconds: float = EVENT_GAP_SECONDS
     quotas: list[dict[str, Any]] = field(default_factory=list)
     ca_certificates: int = 0
     cold_starts: list[ColdStart] = field(default_factory=list)
@@ -87,10 +100,11 @@ class HandlerResults:
 
 
 class Worker:
-    """A running lambda_worker.py process: one execution environment."""
+    """A running lambda_worker.py process: one execution environment, sent an event at most every `gap` seconds."""
 
-    def __init__(self, variant: str, quota: CpuQuota, environment: dict[str, str]) -> None:
-        self.variant = variant
+    def __init__(self, variant: str, quota: CpuQuota, environment: dict[str, str], gap: float) -> None:
+        self.variant, self.memory_mb = variant, quota.memory_mb
+        self._gap, self._next_event_at = gap, 0.0
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open for the worker's life, closed in stop()
         self.started = time.monotonic()
         self._process = subprocess.Popen(
@@ -106,12 +120,14 @@ class Worker:
 
     def answer(self, event: dict[str, Any], timeout: float = FUNCTION_TIMEOUT) -> dict[str, Any]:
         assert self._process.stdin and self._process.stdout
+        time.sleep(max(0.0, self._next_event_at - time.monotonic()))
         self._process.stdin.write(json.dumps({"event": event, "timeout": timeout}) + "\n")
         self._process.stdin.flush()
         line = self._process.stdout.readline()
         if not line:
             self._stderr.seek(0)
             raise RuntimeError(f"{self.variant} worker died: {self._stderr.read().decode()[-2000:]}")
+        self._next_event_at = time.monotonic() + self._gap
         return dict(json.loads(line))
 
     def stop(self) -> None:
@@ -124,8 +140,8 @@ class Worker:
 class Lifecycle:
     """The events of one grant's life, sent to one worker, each answered once at its ResponseURL."""
 
-    def __init__(self, worker: Worker, receiver: ResponseReceiver, api: Any, memory_mb: int) -> None:
-        self._worker, self._receiver, self._memory_mb = worker, receiver, memory_mb
+    def __init__(self, worker: Worker, receiver: ResponseReceiver, api: Any, round_number: int) -> None:
+        self._worker, self._receiver, self._round = worker, receiver, round_number
         self.layer_version_arn = new_layer_version(api)
 
     def send(self, step: str, properties: dict[str, str], **fields: Any) -> tuple[EventSample, dict[str, Any]]:
@@ -137,7 +153,8 @@ class Lifecycle:
         status = body.get("Status", f"{len(responses)} responses")
         sample = EventSample(
             self._worker.variant,
-            self._memory_mb,
+            self._worker.memory_mb,
+            self._round,
             step,
             measured["seconds"],
             measured["cpu_seconds"],
@@ -199,10 +216,12 @@ def run(
     receiver: ResponseReceiver,
     api: Any,
     progress: Callable[[str], None],
+    gap: float = EVENT_GAP_SECONDS,
 ) -> HandlerResults:
     """For each memory size: `cold_starts` rounds, each starting a fresh worker per variant (in rotating order)
-    that answers a cold Create, finishes that lifecycle untimed, then `warm_lifecycles` timed lifecycles."""
-    results = HandlerResults()
+    that answers a cold Create, finishes that lifecycle untimed, then `warm_lifecycles` timed lifecycles, its
+    events `gap` seconds apart."""
+    results = HandlerResults(event_gap_seconds=gap)
     with system_ca_bundle(receiver) as (bundle, certificates):
         results.ca_certificates = certificates
         for memory_mb in memory_sizes:
@@ -212,7 +231,8 @@ def run(
                 for round_number in range(cold_starts):
                     progress(f"{memory_mb} MB: round {round_number + 1}/{cold_starts}")
                     for variant in _rotated(VARIANTS, round_number):
-                        _one_environment(variant, quota, environment, receiver, api, warm_lifecycles, results)
+                        worker = Worker(variant, quota, environment, gap)
+                        _one_environment(worker, round_number, receiver, api, warm_lifecycles, results)
     problems = [
         f"{sample.variant} at {sample.memory_mb} MB: {sample.step} answered {sample.status}"
         for sample in [*results.events, *results.cold_starts]
@@ -224,22 +244,22 @@ def run(
 
 
 def _one_environment(
-    variant: str,
-    quota: CpuQuota,
-    environment: dict[str, str],
+    worker: Worker,
+    round_number: int,
     receiver: ResponseReceiver,
     api: Any,
     warm_lifecycles: int,
     results: HandlerResults,
 ) -> None:
-    worker = Worker(variant, quota, environment)
+    variant, memory_mb = worker.variant, worker.memory_mb
     try:
-        lifecycle = Lifecycle(worker, receiver, api, quota.memory_mb)
+        lifecycle = Lifecycle(worker, receiver, api, round_number)
         sample, created = lifecycle.send("Create", grant_properties(lifecycle.layer_version_arn, "bench-a", PARTNER))
         results.cold_starts.append(
             ColdStart(
                 variant,
-                quota.memory_mb,
+                memory_mb,
+                round_number,
                 created["finished"] - worker.started,
                 created["process_cpu_seconds"],
                 sample.status,
@@ -247,7 +267,7 @@ def _one_environment(
         )
         lifecycle.run(created)  # the rest of the first lifecycle still meets first-use costs: not timed
         for _ in range(warm_lifecycles):
-            warm = Lifecycle(worker, receiver, api, quota.memory_mb)
+            warm = Lifecycle(worker, receiver, api, round_number)
             results.events.extend(warm.run())
             if policy_statements(api, warm.layer_version_arn):
                 raise AssertionError(f"{variant} left statements behind on {warm.layer_version_arn}")

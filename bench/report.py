@@ -14,7 +14,9 @@ import os
 import platform
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,49 @@ ASSET_LIMIT = 1 / 10  # of AwsCustomResource's asset
 SYNTH_TIME_LIMIT = 1.2  # × native, at the largest N
 
 
+@dataclass(frozen=True)
+class Section:
+    """A numbered section of RESULTS.md: its title, the part of results.json it reads, and what measured that."""
+
+    title: str
+    data: str
+    measured_by: str
+
+    def heading(self, number: int) -> list[str]:
+        return [
+            f"## {number}. {self.title}",
+            "",
+            f"From `results.json` `{self.data}`, measured by {self.measured_by}.",
+            "",
+        ]
+
+
+SECTIONS = (
+    Section(
+        "Handler wall and CPU time at Lambda's CPU share",
+        "handler",
+        "`bench/handler_bench.py` (each event answered in `bench/lambda_worker.py` under `bench/cpu_quota.py`)",
+    ),
+    Section(
+        "This handler's memory size: latency against GB-seconds",
+        "handler",
+        "`bench/handler_bench.py`: section 1's figures of this handler, times the memory",
+    ),
+    Section(
+        "Lambda requests per event",
+        "handler.events[].requests",
+        "`bench/lambda_worker.py`, with botocore's `before-send` event on each handler's client",
+    ),
+    Section("Contention: grants on one layer version at once", "contention", "`bench/contention_bench.py`"),
+    Section(
+        "Retention: a version move (Update and cleanup Delete) and a stack's Delete, by versions kept",
+        "retention",
+        "`bench/retention_bench.py`",
+    ),
+    Section("Synth cost vs number of grants", "synth", "`bench/synth_bench.py`"),
+)
+
+
 def machine() -> dict[str, str]:
     """What the figures depend on: the CPU, its cores, and the versions of everything that ran."""
     cpu = next(
@@ -43,9 +88,12 @@ def machine() -> dict[str, str]:
         platform.machine(),
     )
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    # Other work on the machine stretches wall times, and a worker may not even get its quota; CPU times hold.
+    load = ", ".join(f"{average:.1f}" for average in os.getloadavg())
     return {
         "CPU": f"{cpu} ({platform.machine()})",
         "Cores": str(os.cpu_count()),
+        "Load average (1, 5, 15 min) as the run ended": load,
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "Node.js": node,
@@ -73,6 +121,26 @@ def write_results(data_file: Path, out: Path) -> None:
     plot(out / "results.png", data["synth"])
 
 
+def where_from(data_file: Path, out: Path) -> str:
+    """What a run prints: the targets' figures, and where every figure of RESULTS.md came from."""
+    data = json.loads(data_file.read_text())
+    sections = [
+        f"- § {number}. {section.title}: `{section.data}`, measured by {section.measured_by}"
+        for number, section in enumerate(SECTIONS, 1)
+    ]
+    return "\n".join(
+        [
+            f"`{data['command']}` measured every figure into {data_file}; {out / 'RESULTS.md'} holds the tables "
+            f"written from it (again without measuring: `python -m bench.report {data_file}`).",
+            "",
+            *_targets(data),
+            f"The sections of {out / 'RESULTS.md'} and the part of results.json each is written from:",
+            "",
+            *sections,
+        ]
+    )
+
+
 # The figures, each derived in one place.
 
 
@@ -80,25 +148,71 @@ def _ms(values: Iterable[float]) -> float:
     return median(list(values)) * 1000
 
 
-def cold_ms(data: dict[str, Any], variant: str, memory_mb: int, field: str = "first_response_seconds") -> float:
-    return _ms(
-        sample[field]
-        for sample in data["handler"]["cold_starts"]
-        if (sample["variant"], sample["memory_mb"]) == (variant, memory_mb)
-    )
-
-
-def _events(data: dict[str, Any], variant: str, memory_mb: int, steps: Iterable[str] = STEPS) -> list[dict]:
-    wanted = set(steps)
+def _samples(data: dict[str, Any], kind: str, variant: str, memory_mb: int, steps: Iterable[str] | None) -> list[dict]:
+    """The handler's samples of one kind ("cold_starts" or "events") for a variant and memory size."""
+    wanted = None if steps is None else set(steps)
     return [
         sample
-        for sample in data["handler"]["events"]
-        if (sample["variant"], sample["memory_mb"]) == (variant, memory_mb) and sample["step"] in wanted
+        for sample in data["handler"][kind]
+        if (sample["variant"], sample["memory_mb"]) == (variant, memory_mb)
+        and (wanted is None or sample["step"] in wanted)
     ]
 
 
-def warm_ms(data: dict[str, Any], variant: str, memory_mb: int, steps: Iterable[str], field: str = "seconds") -> float:
-    return _ms(sample[field] for sample in _events(data, variant, memory_mb, steps))
+@dataclass(frozen=True)
+class Comparison:
+    """This handler's median against the baseline's, in ms, and the same ratio taken round by round: each round
+    is a fresh pair of workers, so the rounds' spread is the run's noise."""
+
+    ours: float
+    baseline: float
+    round_ratios: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float | None:
+        return ratio(self.ours, self.baseline)
+
+    @property
+    def within_noise(self) -> bool:
+        """Some rounds went one way and some the other: the run cannot tell the two apart."""
+        return bool(self.round_ratios) and min(self.round_ratios) <= 1 <= max(self.round_ratios)
+
+    def ratio_text(self) -> str:
+        text = _ratio_text(self.ours, self.baseline)
+        if len(self.round_ratios) > 1:
+            text += f" ({min(self.round_ratios):.2f} to {max(self.round_ratios):.2f})"
+        return text + (", within noise" if self.within_noise else "")
+
+
+def compare(
+    data: dict[str, Any], kind: str, memory_mb: int, field: str, steps: Iterable[str] | None = None
+) -> Comparison:
+    """Ours against the baseline for one figure: `field` of the `kind` samples at `memory_mb`, over `steps`."""
+    steps = None if steps is None else list(steps)
+    ours, base = (_samples(data, kind, variant, memory_mb, steps) for variant in (OURS, CRHELPER_DEFAULT))
+    by_round = [_by_round(samples, field) for samples in (ours, base)]
+    rounds = sorted(by_round[0].keys() & by_round[1].keys())
+    quotients = (ratio(by_round[0][number], by_round[1][number]) for number in rounds)
+    return Comparison(
+        _ms(sample[field] for sample in ours),
+        _ms(sample[field] for sample in base),
+        tuple(quotient for quotient in quotients if quotient is not None),
+    )
+
+
+def _by_round(samples: list[dict], field: str) -> dict[int, float]:
+    rounds: defaultdict[int, list[float]] = defaultdict(list)
+    for sample in samples:
+        rounds[sample["round"]].append(sample[field])
+    return {number: median(values) for number, values in rounds.items()}
+
+
+def cold(data: dict[str, Any], memory_mb: int, field: str = "first_response_seconds") -> Comparison:
+    return compare(data, "cold_starts", memory_mb, field)
+
+
+def warm(data: dict[str, Any], memory_mb: int, steps: Iterable[str], field: str = "seconds") -> Comparison:
+    return compare(data, "events", memory_mb, field, steps)
 
 
 # Create, Update and Delete as CloudFormation sends them, each over all of its variations.
@@ -157,10 +271,21 @@ def _method(data: dict[str, Any]) -> list[str]:
         f"in another process, CloudFormation's ResponseURL an HTTPS receiver in the bench process, both outside the "
         f"quota. The handlers load the system CA bundle ({handler['ca_certificates']} certificates) plus the "
         f"receiver's CA. Function timeout {FUNCTION_TIMEOUT:.0f} s for every event.",
+        f"- Events reach a worker {handler['event_gap_seconds'] * 1000:.0f} ms after its previous answer "
+        "(`--event-gap`): CloudFormation reads each response from S3 before it proceeds, so a function's events "
+        "never arrive back to back, and a gap longer than the quota's period lets each event start with its quota "
+        "unspent, as on Lambda (`bench/handler_bench.py` says why).",
         f"- Per memory size, {sizes['cold_starts']} rounds; each round starts a fresh worker per handler, in "
         "rotating order. Cold start: from starting the process until its first response (a Create) was delivered. "
         f"The worker then finishes that lifecycle untimed and runs {sizes['warm_lifecycles']} timed lifecycles: "
-        f"{', '.join(STEPS)}. Figures are medians; ratios are this handler's figure divided by the baseline's.",
+        f"{', '.join(STEPS)}.",
+        "- Wall ms: the handler call in the worker, by the monotonic clock. CPU ms: the worker's `time.process_time()` "
+        "(user and system, every thread) over the same call; for a cold start, from process start. Wall time "
+        "depends on the quota and the machine's load; CPU time is the work itself, and the figure to compare "
+        "across machines.",
+        "- Figures are medians. A ratio is this handler's median over the baseline's; in brackets, the lowest and "
+        "highest of the same ratio taken round by round (each round a fresh pair of workers). When rounds fall on "
+        "both sides of 1, the comparison is **within noise**: the run cannot tell the two handlers apart.",
         "- Lambda requests are counted with botocore's `before-send` event on each handler's client.",
         f"- Contention: {sizes['contention_grants']} Creates on one layer version, each on its own thread through "
         "this handler's entry point in the bench process (unthrottled), released together, then their Deletes.",
@@ -177,20 +302,23 @@ def _targets(data: dict[str, Any]) -> list[str]:
     size = memory_sizes(data)[0]
     rows = []
     for request_type, steps in REQUEST_TYPES.items():
-        ours, base = warm_ms(data, OURS, size, steps), warm_ms(data, CRHELPER_DEFAULT, size, steps)
+        wall, cpu = warm(data, size, steps), warm(data, size, steps, "cpu_seconds")
         rows.append(
             [
                 f"Warm {request_type} at {size} MB ≤ {WARM_LIMIT}× the baseline",
-                f"{ours:.0f} ms vs {base:.0f} ms: {_ratio_text(ours, base)}",
-                _yes_no(ours <= WARM_LIMIT * base),
+                f"wall {wall.ours:.0f} ms vs {wall.baseline:.0f} ms: {wall.ratio_text()}; "
+                f"CPU {cpu.ours:.0f} ms vs {cpu.baseline:.0f} ms: {cpu.ratio_text()}",
+                _yes_no(wall.ours <= WARM_LIMIT * wall.baseline),
+                "§1",
             ]
         )
-    ours_cold, base_cold = cold_ms(data, OURS, size), cold_ms(data, CRHELPER_DEFAULT, size)
+    first = cold(data, size)
     rows.append(
         [
             f"First response after a cold start at {size} MB no later than the baseline's",
-            f"{ours_cold:.0f} ms vs {base_cold:.0f} ms: {_ratio_text(ours_cold, base_cold)}",
-            _yes_no(ours_cold <= base_cold),
+            f"{first.ours:.0f} ms vs {first.baseline:.0f} ms: {first.ratio_text()}",
+            "yes, a tie" if first.within_noise else _yes_no(first.ours <= first.baseline),
+            "§1",
         ]
     )
     for step in STEPS:
@@ -201,6 +329,7 @@ def _targets(data: dict[str, Any]) -> list[str]:
                 f"{step}: at most {limit_writes} write(s) and {limit_reads} read(s)",
                 f"{_range_text(writes)} write(s), {_range_text(reads)} read(s)",
                 _yes_no(writes[1] <= limit_writes and reads[1] <= limit_reads),
+                "§3",
             ]
         )
     deleted = data["contention"][-1]
@@ -209,17 +338,24 @@ def _targets(data: dict[str, Any]) -> list[str]:
             f"{deleted['events']} parallel Deletes on one version: all SUCCESS, at most a few retries",
             f"{deleted['statuses']}, {deleted['retries']} retries",
             _yes_no(set(deleted["statuses"]) == {"SUCCESS"} and deleted["retries"] <= 3),
+            "§4",
         ]
     )
-    rows += _synth_targets(data["synth"])
-    return ["## Targets", "", *_table(["Target", "Measured", "Met"], rows)]
+    rows += [[*row, "§6"] for row in _synth_targets(data["synth"])]
+    return [
+        "## Targets",
+        "",
+        "Each row's figures come from the section it names, where the method and the rest of the figures are.",
+        "",
+        *_table(["Target", "Measured", "Met", "From"], rows),
+    ]
 
 
 def _request_range(data: dict[str, Any], variant: str, step: str, operations: tuple[str, ...]) -> tuple[int, int]:
     totals = [
         sum(sample["requests"].get(operation, 0) for operation in operations)
         for memory_mb in memory_sizes(data)
-        for sample in _events(data, variant, memory_mb, [step])
+        for sample in _samples(data, "events", variant, memory_mb, [step])
     ]
     return min(totals), max(totals)
 
@@ -229,61 +365,61 @@ def _range_text(low_high: tuple[int, int]) -> str:
     return str(low) if low == high else f"{low} to {high}"
 
 
+def _comparison_row(event: str, wall: Comparison, cpu: Comparison) -> list[str]:
+    return [
+        event,
+        f"{wall.ours:.0f}",
+        f"{wall.baseline:.0f}",
+        wall.ratio_text(),
+        f"{cpu.ours:.0f}",
+        f"{cpu.baseline:.0f}",
+        cpu.ratio_text(),
+    ]
+
+
 def _cold_and_warm(data: dict[str, Any]) -> list[str]:
-    lines = ["## 1. Handler latency at Lambda's CPU share", ""]
+    lines = SECTIONS[0].heading(1)
+    header = [
+        "Event",
+        f"Wall ms, {OURS}",
+        f"Wall ms, {CRHELPER_DEFAULT}",
+        "Wall ÷ baseline (by round)",
+        f"CPU ms, {OURS}",
+        f"CPU ms, {CRHELPER_DEFAULT}",
+        "CPU ÷ baseline (by round)",
+    ]
     for size in memory_sizes(data):
-        ours_cold, base_cold = cold_ms(data, OURS, size), cold_ms(data, CRHELPER_DEFAULT, size)
         rows = [
-            [
+            _comparison_row(
                 "First response after a cold start, from process start",
-                f"{ours_cold:.0f}",
-                f"{base_cold:.0f}",
-                _ratio_text(ours_cold, base_cold),
-                *(f"{cold_ms(data, variant, size, 'cpu_seconds'):.0f}" for variant in (OURS, CRHELPER_DEFAULT)),
-            ]
-        ]
-        for step in STEPS:
-            ours, base = warm_ms(data, OURS, size, [step]), warm_ms(data, CRHELPER_DEFAULT, size, [step])
-            cpu = [warm_ms(data, variant, size, [step], "cpu_seconds") for variant in (OURS, CRHELPER_DEFAULT)]
-            rows.append(
-                [
-                    f"Warm {step}",
-                    f"{ours:.0f}",
-                    f"{base:.0f}",
-                    _ratio_text(ours, base),
-                    f"{cpu[0]:.0f}",
-                    f"{cpu[1]:.0f}",
-                ]
-            )
-        lines += [
-            f"At {size} MB, milliseconds (median):",
-            "",
-            *_table(
-                ["Event", OURS, CRHELPER_DEFAULT, "÷ baseline", f"CPU ms, {OURS}", f"CPU ms, {CRHELPER_DEFAULT}"],
-                rows,
+                cold(data, size),
+                cold(data, size, "cpu_seconds"),
+            ),
+            *(
+                _comparison_row(f"Warm {step}", warm(data, size, [step]), warm(data, size, [step], "cpu_seconds"))
+                for step in STEPS
             ),
         ]
+        lines += [f"At {size} MB, medians:", "", *_table(header, rows)]
     return lines
 
 
 def _memory_sizes(data: dict[str, Any]) -> list[str]:
     rows = []
     for size in memory_sizes(data):
-        cold = cold_ms(data, OURS, size)
-        warm = warm_ms(data, OURS, size, STEPS)
+        first, steady = cold(data, size).ours, warm(data, size, STEPS).ours
         gigabytes = size / 1024
         rows.append(
             [
                 f"{size} MB",
-                f"{cold:.0f}",
-                f"{cold / 1000 * gigabytes:.3f}",
-                f"{warm:.0f}",
-                f"{warm / 1000 * gigabytes:.4f}",
+                f"{first:.0f}",
+                f"{first / 1000 * gigabytes:.3f}",
+                f"{steady:.0f}",
+                f"{steady / 1000 * gigabytes:.4f}",
             ]
         )
     return [
-        "## 2. This handler's memory size: latency against GB-seconds",
-        "",
+        *SECTIONS[1].heading(2),
         "Billed GB-seconds are the duration times the memory; a cold start is billed from process start "
         "(Lambda bills the init phase of ZIP functions).",
         "",
@@ -305,7 +441,9 @@ def _requests(data: dict[str, Any]) -> list[str]:
     for step in STEPS:
         row = [step, f"{LIMITS[step][0]} / {LIMITS[step][1]}"]
         for variant in (OURS, CRHELPER_DEFAULT):
-            samples = [sample for size in memory_sizes(data) for sample in _events(data, variant, size, [step])]
+            samples = [
+                sample for size in memory_sizes(data) for sample in _samples(data, "events", variant, size, [step])
+            ]
             fewest = min(samples, key=lambda sample: sum(sample["requests"].values()))
             operations = ", ".join(
                 f"{name}{f' ×{count}' if count > 1 else ''}" for name, count in sorted(fewest["requests"].items())
@@ -317,8 +455,7 @@ def _requests(data: dict[str, Any]) -> list[str]:
             row += [_range_text(totals), operations or "none"]
         rows.append(row)
     return [
-        "## 3. Lambda requests per event",
-        "",
+        *SECTIONS[2].heading(3),
         *_table(
             [
                 "Event",
@@ -352,8 +489,7 @@ def _contention(data: dict[str, Any]) -> list[str]:
     ]
     header = ["Phase", "Events", "Wall s", "Slowest event s", "Requests", "Minimum", "Retries", "Operations"]
     return [
-        "## 4. Contention: grants on one layer version at once",
-        "",
+        *SECTIONS[3].heading(4),
         *_table([*header, "Responses", "Statements after", "Policy exact"], rows),
     ]
 
@@ -374,8 +510,7 @@ def _retention(data: dict[str, Any]) -> list[str]:
     ]
     header = ["Step", "keep_versions", "Layer versions", "Requests", "Operations", "ms", "Responses", "Shared after"]
     return [
-        "## 5. Retention: a version move (Update and cleanup Delete) and a stack's Delete, by versions kept",
-        "",
+        *SECTIONS[4].heading(5),
         *_table(header, rows),
         "",
     ]
@@ -476,8 +611,7 @@ def _synth(data: dict[str, Any]) -> list[str]:
         for part, (shipped, stripped) in synth["asset_anatomy"][variant].items()
     ]
     return [
-        "## 6. Synth cost vs number of grants",
-        "",
+        *SECTIONS[5].heading(6),
         "![Synth time and template bytes against N](results.png)",
         "",
         *_table(
@@ -553,3 +687,4 @@ def plot(path: Path, synth: dict[str, Any]) -> None:
 if __name__ == "__main__":
     data_file = Path(sys.argv[1])
     write_results(data_file, data_file.parent)
+    print(where_from(data_file, data_file.parent))

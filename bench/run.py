@@ -2,6 +2,7 @@
 
 make bench                                   # the full run, about ten minutes
 python -m bench.run --quick --out /tmp/b     # a tiny run that checks the machinery
+python -m bench.run --event-gap 0            # handler events back to back, as CloudFormation never sends them
 python -m bench.report bench/results.json    # the tables again, from the data file, without measuring
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from bench import contention_bench, handler_bench, retention_bench, synth_bench
 from bench.lambda_layers import plain_client
-from bench.report import machine, write_results
+from bench.report import machine, where_from, write_results
 from bench.standin_process import environment, lambda_standin_process
 from layer_share_cli.emulator.receiver import ResponseReceiver
 
@@ -50,6 +51,13 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the machinery")
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where results.json, RESULTS.md and the plot go")
+    parser.add_argument(
+        "--event-gap",
+        type=float,
+        default=handler_bench.EVENT_GAP_SECONDS,
+        metavar="SECONDS",
+        help="time between a handler's answer and its next event (default: %(default)s; bench/handler_bench.py)",
+    )
     arguments = parser.parse_args(argv)
     sizes = QUICK if arguments.quick else FULL
     started = time.perf_counter()
@@ -62,7 +70,13 @@ def main(argv: list[str]) -> None:
         try:
             api = plain_client()
             handler = handler_bench.run(
-                sizes.memory_sizes, sizes.cold_starts, sizes.warm_lifecycles, receiver, api, progress
+                sizes.memory_sizes,
+                sizes.cold_starts,
+                sizes.warm_lifecycles,
+                receiver,
+                api,
+                progress,
+                arguments.event_gap,
             )
             progress(f"contention: {sizes.contention_grants} grants at once")
             contention = contention_bench.run(receiver, api, sizes.contention_grants)
@@ -88,6 +102,7 @@ def main(argv: list[str]) -> None:
     data_file.write_text(json.dumps(data, indent=1) + "\n")
     write_results(data_file, arguments.out)
     progress(f"wrote {data_file}, {arguments.out / 'RESULTS.md'} and {arguments.out / 'results.png'}")
+    print(where_from(data_file, arguments.out))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=BENCH_DIR)
     arguments = parser.parse_args(argv)
     path = write(arguments.out, arguments.grants, measure(arguments.grants, arguments.repetitions))
+    print(f"{path}, every figure measured by this run of `python -m bench.try_bench`:\n")
     print(path.read_text())
 
 
