@@ -224,7 +224,7 @@ class Invocation(CfnResource):
             if grant_id is not None:
                 self._audit.describe(grant_id.layer_version, None, grant_id.statement_id)
         else:
-            self._audit.describe(grant.layer_version, grant.request, grant.request.statement_id)
+            self._audit.describe(grant.layer_version, grant.properties, grant.properties.statement_id)
         if grant_id is not None:
             self._audit.RevisionIdBefore = grant_id.revision_id or None
 
@@ -239,7 +239,7 @@ def _timeout_physical_id(event: Mapping[str, Any], context: LambdaContext) -> st
         grant = declared_grant(event.get("ResourceProperties"), context)
     except InvalidProperties:
         return build_not_granted_id(_string_field(event, "RequestId"))
-    return build_physical_id(grant.layer_version, grant.request.statement_id, "")
+    return build_physical_id(grant.layer_version, grant.properties.statement_id, "")
 
 
 def _string_field(event: Mapping[str, Any], name: str) -> str:

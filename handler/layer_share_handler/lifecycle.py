@@ -56,31 +56,33 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Grant:
-    """A grant as properties declare it: the validated request, its layer version and its statement."""
+class DeclaredGrant:
+    """A grant as its resource declares it: the validated properties, the layer version they name, its statement."""
 
-    request: GrantProperties
+    properties: GrantProperties
     layer_version: LayerVersion
 
     @property
     def statement(self) -> GrantStatement:
-        return GrantStatement.requested(self.request)
+        return GrantStatement.requested(self.properties)
 
     @property
     def identity(self) -> tuple[LayerVersion, str]:
-        return self.layer_version, self.request.statement_id
+        return self.layer_version, self.properties.statement_id
 
-    def same_layer_and_statement(self, other: Grant) -> bool:
-        return (self.layer_version.layer_arn, self.request.statement_id) == (
+    def same_layer_and_statement(self, other: DeclaredGrant) -> bool:
+        return (self.layer_version.layer_arn, self.properties.statement_id) == (
             other.layer_version.layer_arn,
-            other.request.statement_id,
+            other.properties.statement_id,
         )
 
 
-def declared_grant(properties: Any, context: LambdaContext) -> Grant:
+def declared_grant(properties: Any, context: LambdaContext) -> DeclaredGrant:
     """Validated properties, and the layer version they name (a bare name is in the function's account)."""
     request = parse_properties(properties)
-    return Grant(request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn))
+    return DeclaredGrant(
+        request, layer_version_for(request.layer_name, request.version_number, context.invoked_function_arn)
+    )
 
 
 def create(event: CloudFormationEvent, context: LambdaContext, clients: Clients, budget: Budget) -> Result:
@@ -91,7 +93,7 @@ def create(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     alone = Window(layer_version.version, frozenset({layer_version.version}), frozenset({layer_version.version}))
     try:
         current = grant_first(
-            client, layer_version, Rule(target, frozenset({target}), alone, False), grant.request.revision_id, budget
+            client, layer_version, Rule(target, frozenset({target}), alone, False), grant.properties.revision_id, budget
         )
     except OperationFailed as failure:
         # A request that may have landed gets an ID whose Delete checks the statement before removing it.
@@ -100,9 +102,10 @@ def create(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
         raise EventFailed(str(failure), unknown if failure.outcome_unknown else not_granted) from None
     physical_id = build_physical_id(layer_version, target.statement_id, current.revision_id or "")
     others: dict[int, Converged] = {}
-    if (grant.request.retention.keep_versions or 1) > 1:
+    retention = grant.properties.retention
+    if (retention.keep_versions or 1) > 1:
         try:
-            window = window_of(layer_version.version, _versions(client, layer_version, budget), grant.request.retention)
+            window = window_of(layer_version.version, _versions(client, layer_version, budget), retention)
             rule = Rule(target, frozenset({target}), window, False)
             older = sorted(window.must_hold - {layer_version.version}, reverse=True)
             others = each_version(
@@ -125,12 +128,12 @@ def update(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     resource_id = parse_physical_id(physical_id)
     in_place = resource_id is not None and (resource_id.layer_version, resource_id.statement_id) == grant.identity
     earlier = previous.statement if previous is not None and previous.same_layer_and_statement(grant) else None
-    layer_version, retention = grant.layer_version, grant.request.retention
+    layer_version, retention = grant.layer_version, grant.properties.retention
     unchanged = (
         in_place
         and previous is not None
-        and (previous.layer_version, previous.statement, previous.request.retention)
-        == (grant.layer_version, grant.statement, grant.request.retention)
+        and (previous.layer_version, previous.statement, previous.properties.retention)
+        == (grant.layer_version, grant.statement, grant.properties.retention)
     )
     # An in-place change prunes (a narrower window, or what a failed cleanup left); a new principal reaches every
     # version that keeps the grant; otherwise only the versions that must hold the grant are read.
@@ -156,7 +159,7 @@ def update(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     except OperationFailed as failure:
         raise EventFailed(str(failure), physical_id) from None
     if not in_place:
-        physical_id = build_physical_id(layer_version, grant.request.statement_id, current.revision_id or "")
+        physical_id = build_physical_id(layer_version, grant.properties.statement_id, current.revision_id or "")
     return Result(physical_id, _data(grant, current), current.outcome, _outcomes(others))
 
 
@@ -169,7 +172,7 @@ def delete(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     grant = _deleted_grant(event, context, resource_id)
     client = clients.lambda_api(resource_id.layer_version.region)
     try:
-        if not grant.request.retention.active:
+        if not grant.properties.retention.active:
             return Result(physical_id, {}, _revoke_own(client, resource_id, grant.statement, budget).outcome, {})
         stack = _stack_record(event, clients, budget)
         if stack.physical_id is None or stack.physical_id == physical_id:
@@ -182,11 +185,13 @@ def delete(event: CloudFormationEvent, context: LambdaContext, clients: Clients,
     return Result(physical_id, {}, own.outcome, _outcomes(done))
 
 
-def _going_away(client: LambdaClient, grant: Grant, resource_id: PhysicalId, budget: Budget) -> dict[int, Converged]:
+def _going_away(
+    client: LambdaClient, grant: DeclaredGrant, resource_id: PhysicalId, budget: Budget
+) -> dict[int, Converged]:
     """The resource or its stack is being deleted: revoke its statement, and with revoke_retained_on_delete every
     one it kept, wherever they are on the layer."""
     done = {resource_id.layer_version.version: _revoke_own(client, resource_id, grant.statement, budget)}
-    if grant.request.retention.revoke_retained_on_delete:
+    if grant.properties.retention.revoke_retained_on_delete:
         rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
         others = [
             v for v in _versions(client, resource_id.layer_version, budget) if v != resource_id.layer_version.version
@@ -200,16 +205,16 @@ def _going_away(client: LambdaClient, grant: Grant, resource_id: PhysicalId, bud
     return done
 
 
-def _cleanup(client: LambdaClient, grant: Grant, live: Grant, budget: Budget) -> dict[int, Converged]:
+def _cleanup(client: LambdaClient, grant: DeclaredGrant, live: DeclaredGrant, budget: Budget) -> dict[int, Converged]:
     """CloudFormation deletes an old copy after the live grant replaced it (or a rollback restored the live one):
     prune what the live grant's window does not hold, of this copy's statements and the live one's."""
     own = grant.layer_version
-    if not live.request.retention.active:
+    if not live.properties.retention.active:
         outside: Iterable[int] = [] if live.identity == grant.identity else [own.version]
         rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
     elif live.same_layer_and_statement(grant):
         existing = _versions(client, own, budget)
-        window = window_of(live.layer_version.version, existing, live.request.retention)
+        window = window_of(live.layer_version.version, existing, live.properties.retention)
         outside = [v for v in {*existing, own.version} if v not in window.may_hold]
         rule = Rule(live.statement, owned_contents(live.statement, grant.statement), window, prune=True)
     else:  # the grant moved to another layer or StatementId: nothing of this one may stay
@@ -229,7 +234,7 @@ def _revoke_own(client: LambdaClient, resource_id: PhysicalId, statement: GrantS
     return revoke_at_revision(client, resource_id.layer_version, rule, resource_id.revision_id, budget)
 
 
-def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, resource_id: PhysicalId) -> Grant:
+def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, resource_id: PhysicalId) -> DeclaredGrant:
     """The grant the Delete's properties declare, which must be the one its PhysicalResourceId names."""
     physical_id = event["PhysicalResourceId"]
     try:
@@ -243,7 +248,7 @@ def _deleted_grant(event: CloudFormationEvent, context: LambdaContext, resource_
     if grant.identity != (resource_id.layer_version, resource_id.statement_id):
         raise EventFailed(
             f"The PhysicalResourceId names StatementId {resource_id.statement_id!r} on "
-            f"{resource_id.layer_version.arn}, but the properties name {grant.request.statement_id!r} on "
+            f"{resource_id.layer_version.arn}, but the properties name {grant.properties.statement_id!r} on "
             f"{grant.layer_version.arn}; nothing was touched. Remove the statement by hand if it should go, then retry",
             physical_id,
         )
@@ -257,7 +262,7 @@ def _stack_record(event: CloudFormationEvent, clients: Clients, budget: Budget) 
     return retrying(budget, what, lambda: describe_stack_resource(client, stack_id, logical_id, budget))
 
 
-def _live_grant(stack: StackResource, context: LambdaContext, physical_id: str) -> Grant:
+def _live_grant(stack: StackResource, context: LambdaContext, physical_id: str) -> DeclaredGrant:
     """The grant that replaced this copy, from CloudFormation's record: its ID and its Metadata's properties."""
     live_id = parse_physical_id(stack.physical_id)
     properties = stack.metadata.get(GRANT_METADATA) if isinstance(stack.metadata, dict) else None
@@ -278,7 +283,7 @@ def _live_grant(stack: StackResource, context: LambdaContext, physical_id: str) 
     return live
 
 
-def _previous_grant(event: CloudFormationEvent, context: LambdaContext) -> Grant | None:
+def _previous_grant(event: CloudFormationEvent, context: LambdaContext) -> DeclaredGrant | None:
     """What the old properties granted, read by the same rules as the new ones; None when they are not valid."""
     try:
         return declared_grant(event.get("OldResourceProperties"), context)
@@ -294,12 +299,12 @@ def _versions(client: LambdaClient, layer_version: LayerVersion, budget: Budget)
     )
 
 
-def _data(grant: Grant, current: Converged) -> dict[str, str]:
+def _data(grant: DeclaredGrant, current: Converged) -> dict[str, str]:
     """The attributes Fn::GetAtt exposes."""
     return {
         "Statement": current.statement or "",
         "RevisionId": current.revision_id or "",
-        "StatementId": grant.request.statement_id,
+        "StatementId": grant.properties.statement_id,
         "LayerVersionArn": grant.layer_version.arn,
     }
 
