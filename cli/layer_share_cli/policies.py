@@ -15,7 +15,7 @@ NO_POLICY = "No policy is associated with the given resource."  # Lambda's messa
 
 
 @dataclass(frozen=True)
-class PolicyGrant:
+class VersionStatement:
     """One statement on one layer version."""
 
     layer_version: LayerVersion
@@ -66,7 +66,7 @@ def parse_policy(text: Any, layer_version: LayerVersion) -> list[dict[str, Any]]
     return statements
 
 
-def read_grants(client_for: Any, layer_versions: Iterable[LayerVersion]) -> set[PolicyGrant]:
+def read_grants(client_for: Any, layer_versions: Iterable[LayerVersion]) -> set[VersionStatement]:
     """Every grant on these layer versions; `client_for(layer_version)` gives a Lambda client for its account."""
     found = set()
     for layer_version in layer_versions:
@@ -74,5 +74,5 @@ def read_grants(client_for: Any, layer_versions: Iterable[LayerVersion]) -> set[
             parsed = GrantStatement.from_policy(statement)
             if parsed is None:
                 raise ValueError(f"a statement on {layer_version.arn} is not a layer grant: {json.dumps(statement)}")
-            found.add(PolicyGrant(layer_version, parsed))
+            found.add(VersionStatement(layer_version, parsed))
     return found

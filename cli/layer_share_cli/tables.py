@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .policies import PolicyGrant
+from .policies import VersionStatement
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
@@ -20,7 +20,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
 GRANT_HEADERS = ("layer version", "region", "StatementId", "principal", "organization")
 
 
-def grant_cells(grant: PolicyGrant) -> list[str]:
+def grant_cells(grant: VersionStatement) -> list[str]:
     layer_version, statement = grant.layer_version, grant.statement
     return [
         f"{layer_version.name}:{layer_version.version}",

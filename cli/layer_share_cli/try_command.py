@@ -29,7 +29,7 @@ from .emulator.layers import StackLayers
 from .emulator.receiver import ResponseReceiver
 from .emulator.standin import LambdaStandIn
 from .grants import AppGrants, DeclaredGrant, LayerResource, Parameters, StackScope, Unplayable, read_app
-from .policies import PolicyGrant, read_grants
+from .policies import VersionStatement, read_grants
 from .tables import GRANT_HEADERS, grant_cells, table
 
 Say = Callable[[str], None]
@@ -51,9 +51,11 @@ class Stacks:
     policy, or kept by a removed grant that does not revoke what it kept)."""
 
     deployed: dict[tuple[str, str], Deployed] = field(default_factory=dict)
-    left: dict[PolicyGrant, str] = field(default_factory=dict)  # each with the path of the resource that left it
+    left: dict[VersionStatement, str] = field(default_factory=dict)  # each with the path of the resource that left it
 
-    def declared(self, versions_of: Callable[[LayerVersion], list[int]], before: set[PolicyGrant]) -> set[PolicyGrant]:
+    def declared(
+        self, versions_of: Callable[[LayerVersion], list[int]], before: set[VersionStatement]
+    ) -> set[VersionStatement]:
         """What the layer policies must hold after a change (ownership.py): each deployed grant's window, where a
         version kept without a limit holds it only if it held it `before`; and what was left."""
         wanted = set(self.left)
@@ -65,7 +67,7 @@ class Stacks:
         """A replaced or removed resource whose policy is Retain leaves its statement as it is."""
         requested = resource.grant.requested()
         if requested is not None:
-            self.left[PolicyGrant(*requested)] = f"{resource.grant.path} ({why})"
+            self.left[VersionStatement(*requested)] = f"{resource.grant.path} ({why})"
 
     def declared_by(self) -> dict[tuple[str, str], str]:
         """Which resource declares each (layer version ARN, StatementId): a deployed grant names its whole layer."""
@@ -80,8 +82,8 @@ class Stacks:
 
 
 def _window_grants(
-    resource: Deployed, versions_of: Callable[[LayerVersion], list[int]], before: set[PolicyGrant]
-) -> set[PolicyGrant]:
+    resource: Deployed, versions_of: Callable[[LayerVersion], list[int]], before: set[VersionStatement]
+) -> set[VersionStatement]:
     requested = resource.grant.requested()
     if requested is None:
         return set()
@@ -95,7 +97,7 @@ def _window_grants(
         and grant.statement.statement_id == statement.statement_id
     }
     return {
-        PolicyGrant(replace(layer_version, version=version), statement)
+        VersionStatement(replace(layer_version, version=version), statement)
         for version in window.may_hold
         if version in window.must_hold or version in held_before
     }
@@ -114,7 +116,7 @@ def play(
     grants: list[DeclaredGrant],
     say: Say,
     versions_of: Callable[[LayerVersion], list[int]],
-    held: set[PolicyGrant],
+    held: set[VersionStatement],
     in_synth: Callable[[StackScope], bool] = _always,
 ) -> None:
     """Deploy `grants` over what `stacks` holds, in CloudFormation's order: creates and updates, then cleanup.
@@ -165,8 +167,8 @@ def play(
 
 @dataclass(frozen=True)
 class TryResult:
-    before: set[PolicyGrant]
-    after: set[PolicyGrant]
+    before: set[VersionStatement]
+    after: set[VersionStatement]
     events: int
     event_seconds: float  # each event from sending it to reading its response, summed
     seconds: float  # the deploy and change, layer publishing and policy checks included
@@ -178,17 +180,19 @@ class PoliciesDiffer(Exception):
 
 
 def check(
-    standin: LambdaStandIn, declared: set[PolicyGrant], seen: Iterable[PolicyGrant], step: str
-) -> set[PolicyGrant]:
+    standin: LambdaStandIn, declared: set[VersionStatement], seen: Iterable[VersionStatement], step: str
+) -> set[VersionStatement]:
     """The grants on every layer version involved (declared now, or seen before), which must be exactly the declared
     ones: a statement left on a version the templates no longer name counts too."""
     involved = {grant.layer_version for grant in seen} | {grant.layer_version for grant in declared}
     actual = read_grants(lambda version: standin.client("lambda", version.account, version.region), involved)
     if actual != declared:
         missing = "; ".join(
-            " ".join(grant_cells(grant)) for grant in sorted(declared - actual, key=PolicyGrant.sort_key)
+            " ".join(grant_cells(grant)) for grant in sorted(declared - actual, key=VersionStatement.sort_key)
         )
-        extra = "; ".join(" ".join(grant_cells(grant)) for grant in sorted(actual - declared, key=PolicyGrant.sort_key))
+        extra = "; ".join(
+            " ".join(grant_cells(grant)) for grant in sorted(actual - declared, key=VersionStatement.sort_key)
+        )
         raise PoliciesDiffer(
             f"after {step}, the layer policies differ from the templates: missing [{missing}], not declared [{extra}]"
         )
@@ -236,9 +240,9 @@ def run_try(
 
     started = time.perf_counter()
     try:
-        before: set[PolicyGrant] = set()
-        state: set[PolicyGrant] = set()
-        seen: set[PolicyGrant] = set()
+        before: set[VersionStatement] = set()
+        state: set[VersionStatement] = set()
+        seen: set[VersionStatement] = set()
         names_before: dict[tuple[str, str], str] = {}
         read = AppGrants()
         steps = zip(directories, givens, assemblies, selections, strict=True)
@@ -304,8 +308,8 @@ def _check_parameters(given: Parameters, selections: list[list[StackArtifact]]) 
 
 
 def report(
-    before: set[PolicyGrant],
-    after: set[PolicyGrant],
+    before: set[VersionStatement],
+    after: set[VersionStatement],
     names_before: Mapping[tuple[str, str], str],
     names_after: Mapping[tuple[str, str], str],
     changed: bool,
@@ -313,10 +317,12 @@ def report(
     """The grants before and after as tables, each with the resource that declares it, then the diff."""
     headers = (*GRANT_HEADERS, "declared by")
 
-    def rows(grants: Iterable[PolicyGrant], names: Mapping[tuple[str, str], str], label: str = "") -> list[list[str]]:
+    def rows(
+        grants: Iterable[VersionStatement], names: Mapping[tuple[str, str], str], label: str = ""
+    ) -> list[list[str]]:
         return [
             ([label] if label else []) + grant_cells(grant) + [_declarer(names, grant)]
-            for grant in sorted(grants, key=PolicyGrant.sort_key)
+            for grant in sorted(grants, key=VersionStatement.sort_key)
         ]
 
     diff = (
@@ -332,7 +338,7 @@ def report(
     return "\n".join(sections)
 
 
-def _declarer(names: Mapping[tuple[str, str], str], grant: PolicyGrant) -> str:
+def _declarer(names: Mapping[tuple[str, str], str], grant: VersionStatement) -> str:
     statement_id = grant.statement.statement_id
     version_named = names.get((grant.layer_version.arn, statement_id))
     return version_named or names.get((grant.layer_version.layer_arn, statement_id), "-")
@@ -344,7 +350,7 @@ def _publish_layer_versions(standin: LambdaStandIn, grants: list[DeclaredGrant])
         standin.publish_layer_version(layer_version)
 
 
-def _layers_of(grants: Iterable[PolicyGrant]) -> list[LayerVersion]:
+def _layers_of(grants: Iterable[VersionStatement]) -> list[LayerVersion]:
     """One version of each layer the grants are on, to list the layer's versions by."""
     return list({grant.layer_version.layer_arn: grant.layer_version for grant in grants}.values())
 

@@ -51,7 +51,7 @@ class CannotCheck(Exception):
 
 
 @dataclass(frozen=True)
-class Declared:
+class DeclaredStatement:
     """A statement a grant resource declares, on the layer version it names."""
 
     grant: str  # where the grant is declared: stack path and logical ID
@@ -61,10 +61,10 @@ class Declared:
 
 
 @dataclass(frozen=True)
-class GrantState:
+class VersionCheck:
     """The grant on one version of its layer: the current one, a kept one, or one outside its window."""
 
-    declared: Declared
+    declared: DeclaredStatement
     status: str  # present, missing, changed, outside, or unchecked
     found: GrantStatement | None = None
     problem: str = ""
@@ -77,7 +77,7 @@ class GrantState:
 
 
 @dataclass(frozen=True)
-class Undeclared:
+class UndeclaredStatement:
     """A statement on a checked layer version that no grant declares."""
 
     layer_version: LayerVersion
@@ -88,8 +88,8 @@ class Undeclared:
 
 @dataclass(frozen=True)
 class Report:
-    grants: list[GrantState]
-    undeclared: list[Undeclared]
+    grants: list[VersionCheck]
+    undeclared: list[UndeclaredStatement]
     problems: list[str]
 
     @property
@@ -104,17 +104,17 @@ def is_public(statement: GrantStatement | None) -> bool:
     return statement is not None and statement.principal == ALL_ACCOUNTS and statement.organization_id is None
 
 
-def check(declared: list[Declared], lambda_client: Callable[[str], Any]) -> Report:
+def check(declared: list[DeclaredStatement], lambda_client: Callable[[str], Any]) -> Report:
     """List each layer's versions once, read the policies of its versions in parallel, and compare each grant with
     its window on that layer."""
-    by_layer: dict[str, list[Declared]] = defaultdict(list)
+    by_layer: dict[str, list[DeclaredStatement]] = defaultdict(list)
     for item in declared:
         by_layer[item.layer_version.layer_arn].append(item)
     clients = {item.layer_version.region: lambda_client(item.layer_version.region) for item in declared}
     with ThreadPoolExecutor(MAX_PARALLEL_READS) as pool:
         layers = list(pool.map(lambda items: _read_layer(items, clients), by_layer.values()))
-    states: list[GrantState] = []
-    undeclared: list[Undeclared] = []
+    states: list[VersionCheck] = []
+    undeclared: list[UndeclaredStatement] = []
     for items, (existing, policies) in zip(by_layer.values(), layers, strict=True):
         layer_states, layer_undeclared = _compare(items, existing, policies)
         states += layer_states
@@ -126,7 +126,9 @@ def check(declared: list[Declared], lambda_client: Callable[[str], Any]) -> Repo
 PolicyRead = list[dict[str, Any]] | str
 
 
-def _read_layer(items: list[Declared], clients: Mapping[str, Any]) -> tuple[list[int] | str, dict[int, PolicyRead]]:
+def _read_layer(
+    items: list[DeclaredStatement], clients: Mapping[str, Any]
+) -> tuple[list[int] | str, dict[int, PolicyRead]]:
     """The layer's existing versions (or why they could not be listed) and the policies of those and the versions
     the grants name."""
     some = items[0].layer_version
@@ -152,11 +154,11 @@ def _read_layer(items: list[Declared], clients: Mapping[str, Any]) -> tuple[list
 
 
 def _compare(
-    items: list[Declared], existing: list[int] | str, policies: Mapping[int, PolicyRead]
-) -> tuple[list[GrantState], list[Undeclared]]:
+    items: list[DeclaredStatement], existing: list[int] | str, policies: Mapping[int, PolicyRead]
+) -> tuple[list[VersionCheck], list[UndeclaredStatement]]:
     if isinstance(existing, str):
-        return [GrantState(item, "unchecked", problem=existing) for item in items], []
-    states: list[GrantState] = []
+        return [VersionCheck(item, "unchecked", problem=existing) for item in items], []
+    states: list[VersionCheck] = []
     in_windows: set[int] = set()
     for item in items:
         window = window_of(item.layer_version.version, existing, item.retention)
@@ -166,7 +168,7 @@ def _compare(
         }
         if unreadable:
             states += [
-                GrantState(item, "unchecked", problem=problem, version=version)
+                VersionCheck(item, "unchecked", problem=problem, version=version)
                 for version, problem in sorted(unreadable.items())
             ]
             continue
@@ -189,7 +191,7 @@ def _compare(
             )
             shown = held if isinstance(held, GrantStatement) else None
             states.append(
-                GrantState(item, status, shown, version=None if version == item.layer_version.version else version)
+                VersionCheck(item, status, shown, version=None if version == item.layer_version.version else version)
             )
     declared_ids = {item.statement.statement_id for item in items}
     undeclared = []
@@ -198,7 +200,9 @@ def _compare(
         for raw in read if isinstance(read, list) else []:
             if str(raw.get("Sid")) not in declared_ids:
                 layer_version = replace(items[0].layer_version, version=version)
-                undeclared.append(Undeclared(layer_version, str(raw.get("Sid")), GrantStatement.from_policy(raw), raw))
+                undeclared.append(
+                    UndeclaredStatement(layer_version, str(raw.get("Sid")), GrantStatement.from_policy(raw), raw)
+                )
     return states, undeclared
 
 
@@ -210,7 +214,7 @@ def _holding(statements: list[dict[str, Any]], statement_id: str) -> Holding:
     return None
 
 
-def from_assembly(arguments: argparse.Namespace, say: Callable[[str], None]) -> list[Declared]:
+def from_assembly(arguments: argparse.Namespace, say: Callable[[str], None]) -> list[DeclaredStatement]:
     stacks = stacks_in(arguments.assembly)
     selected = select_stacks(stacks, arguments.stack)
     environment = _Environment(arguments, say)
@@ -224,7 +228,9 @@ def from_assembly(arguments: argparse.Namespace, say: Callable[[str], None]) -> 
         except InvalidProperties as invalid:
             raise CannotCheck(f"{grant.path} has invalid properties, so it was never deployed: {invalid}") from None
         layer_version = layer_version_for(request.layer_name, request.version_number, grant.function_arn)
-        declared.append(Declared(grant.path, layer_version, GrantStatement.requested(request), request.retention))
+        declared.append(
+            DeclaredStatement(grant.path, layer_version, GrantStatement.requested(request), request.retention)
+        )
     return declared
 
 
@@ -266,7 +272,7 @@ class _Environment:
         )
 
 
-def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, str]) -> list[Declared]:
+def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, str]) -> list[DeclaredStatement]:
     """The grants of a deployed stack and its nested stacks: the deployed template, parameters and physical IDs."""
     try:
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
@@ -324,7 +330,7 @@ def from_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, st
             requested = GrantStatement(
                 grant_id.statement_id, requested.principal, requested.organization_id, requested.action
             )
-        declared.append(Declared(where, layer_version, requested, request.retention))
+        declared.append(DeclaredStatement(where, layer_version, requested, request.retention))
     return declared
 
 
@@ -420,7 +426,7 @@ def as_text(report: Report) -> str:
             for state in report.grants
         ]
         headers = ("grant", "layer version", "region", "StatementId", "declared", "found", "status")
-        lines += ["Declared grants:", table(headers, rows)]
+        lines += ["DeclaredStatement grants:", table(headers, rows)]
     if report.undeclared:
         rows = [
             [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from layer_share.asset import BUNDLED_PACKAGES, package_dir
-from layer_share_cli.policies import PolicyGrant
+from layer_share_cli.policies import VersionStatement
 from layer_share_cli.try_command import run_try
 from layer_share_handler.physical_id import LayerVersion
 from layer_share_handler.statement import GrantStatement
@@ -64,9 +64,9 @@ def synth(directory: Path, version: int, statement_id: str = "share", keep_versi
     return directory
 
 
-def shared(statement_id: str, *versions: int) -> set[PolicyGrant]:
+def shared(statement_id: str, *versions: int) -> set[VersionStatement]:
     return {
-        PolicyGrant(LayerVersion("aws", REGION, ACCOUNT, "tools", version), GrantStatement(statement_id, PARTNER))
+        VersionStatement(LayerVersion("aws", REGION, ACCOUNT, "tools", version), GrantStatement(statement_id, PARTNER))
         for version in versions
     }
 
