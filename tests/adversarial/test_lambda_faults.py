@@ -25,7 +25,7 @@ from tests.adversarial.fault_proxy import (
     Stall,
 )
 from tests.cfn_protocol import cfn_event
-from tests.handler.grant_resource import OTHER_PARTNER, account_statement, grant_properties
+from tests.handler.grant_resource import OTHER_PARTNER, account_statement, add_by_hand, grant_properties
 from tests.standins import REGION, policy_statements
 
 SMALL_CONTEXT = 10.0  # seconds: 6.5 s for calls and retries
@@ -34,17 +34,6 @@ SMALL_CONTEXT = 10.0  # seconds: 6.5 s for calls and retries
 def revision_of(lambda_api: Any, layer_version_arn: str) -> str:
     layer_arn, version = layer_version_arn.rsplit(":", 1)
     return lambda_api.get_layer_version_policy(LayerName=layer_arn, VersionNumber=int(version))["RevisionId"]
-
-
-def add_by_hand(lambda_api: Any, layer_version_arn: str, statement_id: str, principal: str = OTHER_PARTNER) -> None:
-    layer_arn, version = layer_version_arn.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId=statement_id,
-        Action="lambda:GetLayerVersion",
-        Principal=principal,
-    )
 
 
 def record(scenario: str, calls: int, outcome: Outcome, statements: dict) -> None:
@@ -309,7 +298,7 @@ def concurrent_writer(lambda_standin, lambda_api, layer_v1) -> Any:
     def write_first(**_: Any) -> None:
         if len(intruders) < 3:
             intruders.append(f"intruder-{len(intruders) + 1}")
-            add_by_hand(lambda_api, layer_v1, intruders[-1])
+            add_by_hand(lambda_api, layer_v1, intruders[-1], OTHER_PARTNER)
 
     events = lambda_client(REGION).meta.events
     events.register(
@@ -396,7 +385,7 @@ def test_a_full_policy_fails_the_create_saying_so_and_touches_nothing(
     handle, response_url, lambda_api, layer_v1, lambda_faults
 ):
     for statement_id in ("existing-1", "existing-2", "existing-3"):
-        add_by_hand(lambda_api, layer_v1, statement_id)
+        add_by_hand(lambda_api, layer_v1, statement_id, OTHER_PARTNER)
     before = policy_statements(lambda_api, layer_v1)
     lambda_faults.plan(ADD, then=POLICY_FULL)
     event = create(layer_v1, response_url())

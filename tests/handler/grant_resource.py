@@ -63,6 +63,18 @@ def account_statement(version_arn: str, statement_id: str = STATEMENT_ID, accoun
     return lambda_account_statement(version_arn, statement_id, account)
 
 
+def add_by_hand(lambda_api: Any, version_arn: str, statement_id: str = STATEMENT_ID, principal: str = STRANGER) -> None:
+    """A statement a person adds to a layer version's policy, as they would with the AWS CLI."""
+    layer_arn, version = version_arn.rsplit(":", 1)
+    lambda_api.add_layer_version_permission(
+        LayerName=layer_arn,
+        VersionNumber=int(version),
+        StatementId=statement_id,
+        Action="lambda:GetLayerVersion",
+        Principal=principal,
+    )
+
+
 def lambda_statement(version_arn: str, account: str = PARTNER) -> dict[str, Any]:
     """The grant's statement as Lambda stores it."""
     return account_statement(version_arn, STATEMENT_ID, account)

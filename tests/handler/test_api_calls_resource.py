@@ -14,6 +14,7 @@ import pytest
 from tests.handler.grant_resource import (
     OTHER_PARTNER,
     PARTNER,
+    GrantResource,
     account_statement,
     grant_properties,
     send,
@@ -84,17 +85,11 @@ def test_delete_after_a_failed_create_makes_no_call(invoke, receiver, layer_v1, 
 
 
 def test_update_of_the_principal_reads_once_and_makes_two_writes(invoke, receiver, lambda_api, layer_v1, wire):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
     wire.take()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, Principal=OTHER_PARTNER),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v1, Principal=OTHER_PARTNER))
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
@@ -139,17 +134,11 @@ def _as_written(layer_version_arn: str, form: str) -> dict[str, str]:
 def test_update_that_leaves_the_grant_as_it_is_reads_once_and_keeps_the_id(
     invoke, receiver, lambda_api, layer_v1, wire, form
 ):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
     wire.take()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        _as_written(layer_v1, form),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(_as_written(layer_v1, form))
 
     assert (body["Status"], body["Reason"]) == ("SUCCESS", "")
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
@@ -165,19 +154,13 @@ def test_update_that_leaves_the_grant_as_it_is_reads_once_and_keeps_the_id(
 def test_update_that_changes_only_the_form_grants_again_a_statement_removed_by_hand(
     invoke, receiver, lambda_api, layer_v1, wire, form
 ):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
     layer_arn = layer_v1.rsplit(":", 1)[0]
     lambda_api.remove_layer_version_permission(LayerName=layer_arn, VersionNumber=1, StatementId="share-partner")
     wire.take()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        _as_written(layer_v1, form),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(_as_written(layer_v1, form))
 
     assert (body["Status"], body["Reason"]) == ("SUCCESS", "")
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]

@@ -16,6 +16,7 @@ from tests.cfn_protocol import STACK_ID, cfn_event
 from tests.handler.grant_resource import (
     OTHER_PARTNER,
     PARTNER,
+    GrantResource,
     grant_properties,
     send,
 )
@@ -35,15 +36,9 @@ def audit(caplog: pytest.LogCaptureFixture) -> Any:
 
 
 def test_each_event_writes_one_record_of_what_it_did(invoke, receiver, layer_v1, audit):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
-    updated = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, Principal=OTHER_PARTNER),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
+    _, updated = grant.change(grant_properties(layer_v1, Principal=OTHER_PARTNER))
     send(
         invoke,
         receiver,

@@ -18,7 +18,9 @@ from tests.handler.grant_resource import (
     ORGANIZATION,
     OTHER_PARTNER,
     PARTNER,
+    GrantResource,
     account_statement,
+    add_by_hand,
     grant_properties,
     send,
 )
@@ -67,14 +69,7 @@ def test_repeated_create_adopts_the_identical_statement(invoke, receiver, lambda
 
 
 def test_create_conflicting_with_a_foreign_statement_fails_and_leaves_it(invoke, receiver, lambda_api, layer_v1):
-    layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId="share-partner",
-        Action="lambda:GetLayerVersion",
-        Principal=OTHER_PARTNER,
-    )
+    add_by_hand(lambda_api, layer_v1, principal=OTHER_PARTNER)
 
     body = send(invoke, receiver, "Create", grant_properties(layer_v1))
 
@@ -129,16 +124,10 @@ def test_delete_after_failed_create_is_a_no_op(invoke, receiver, lambda_api, lay
 
 
 def test_update_of_the_principal_replaces_the_statement_in_place(invoke, receiver, lambda_api, layer_v1):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, Principal=OTHER_PARTNER),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v1, Principal=OTHER_PARTNER))
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]  # so CloudFormation sends no cleanup Delete
@@ -149,20 +138,14 @@ def test_update_of_the_principal_replaces_the_statement_in_place(invoke, receive
 
 
 def test_update_of_the_principal_regrants_a_statement_removed_by_hand(invoke, receiver, lambda_api, layer_v1):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
     layer_arn, version = layer_v1.rsplit(":", 1)
     lambda_api.remove_layer_version_permission(
         LayerName=layer_arn, VersionNumber=int(version), StatementId="share-partner"
     )
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, Principal=OTHER_PARTNER),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v1, Principal=OTHER_PARTNER))
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == created["PhysicalResourceId"]
@@ -172,16 +155,10 @@ def test_update_of_the_principal_regrants_a_statement_removed_by_hand(invoke, re
 
 
 def test_update_with_invalid_properties_fails_before_touching_the_grant(invoke, receiver, lambda_api, layer_v1):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, Principal="2234"),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v1, Principal="2234"))
 
     assert body["Status"] == "FAILED"
     assert "'2234'" in body["Reason"]
@@ -192,17 +169,11 @@ def test_update_with_invalid_properties_fails_before_touching_the_grant(invoke, 
 def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(
     invoke, receiver, lambda_api, layer_name, layer_v1
 ):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    created = grant.create()
     layer_v2 = publish_layer(lambda_api, layer_name)
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v2),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v2))
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"].startswith(f"{layer_v2}#share-partner#")
@@ -217,16 +188,10 @@ def test_update_to_a_new_version_grants_it_and_cleanup_revokes_the_old(
 
 
 def test_rollback_of_a_replacement_keeps_the_old_grant(invoke, receiver, lambda_api, layer_name, layer_v1):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    grant.create()
     layer_v2 = publish_layer(lambda_api, layer_name)
-    replaced = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v2),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, replaced = grant.change(grant_properties(layer_v2))
 
     # The stack fails elsewhere: CloudFormation rolls back and deletes the new physical resource.
     rollback = send(invoke, receiver, "Delete", grant_properties(layer_v2), physical_id=replaced["PhysicalResourceId"])
@@ -237,16 +202,10 @@ def test_rollback_of_a_replacement_keeps_the_old_grant(invoke, receiver, lambda_
 
 
 def test_update_to_a_new_statement_id_is_a_new_identity(invoke, receiver, lambda_api, layer_v1):
-    created = send(invoke, receiver, "Create", grant_properties(layer_v1))
+    grant = GrantResource(invoke, receiver, grant_properties(layer_v1))
+    grant.create()
 
-    body = send(
-        invoke,
-        receiver,
-        "Update",
-        grant_properties(layer_v1, statement_id="share-partner-2"),
-        physical_id=created["PhysicalResourceId"],
-        old_properties=grant_properties(layer_v1),
-    )
+    _, body = grant.change(grant_properties(layer_v1, statement_id="share-partner-2"))
 
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"].startswith(f"{layer_v1}#share-partner-2#")
@@ -338,14 +297,7 @@ def test_create_with_unknown_outcome_fails_with_an_id_the_rollback_cleans_up(
 
 
 def test_rollback_delete_of_an_unknown_outcome_removes_a_matching_grant(invoke, receiver, lambda_api, layer_v1):
-    layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId="share-partner",
-        Action="lambda:GetLayerVersion",
-        Principal=PARTNER,
-    )
+    add_by_hand(lambda_api, layer_v1, principal=PARTNER)
 
     body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
 
@@ -356,14 +308,7 @@ def test_rollback_delete_of_an_unknown_outcome_removes_a_matching_grant(invoke, 
 def test_rollback_delete_of_an_unknown_outcome_keeps_a_statement_that_is_not_ours(
     invoke, receiver, lambda_api, layer_v1
 ):
-    layer_arn, version = layer_v1.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId="share-partner",
-        Action="lambda:GetLayerVersion",
-        Principal=OTHER_PARTNER,
-    )
+    add_by_hand(lambda_api, layer_v1, principal=OTHER_PARTNER)
 
     body = send(invoke, receiver, "Delete", grant_properties(layer_v1), physical_id=f"{layer_v1}#share-partner#")
 

@@ -18,23 +18,12 @@ from tests.handler.grant_resource import (
     STATEMENT_ID,
     STRANGER,
     GrantResource,
+    add_by_hand,
     grant_properties,
     lambda_statement,
     shared,
 )
 from tests.standins import account_statement
-
-
-def plant(lambda_api: Any, version_arn: str, principal: str = STRANGER, statement_id: str = STATEMENT_ID) -> None:
-    """A statement a person made by hand."""
-    layer_arn, version = version_arn.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId=statement_id,
-        Action="lambda:GetLayerVersion",
-        Principal=principal,
-    )
 
 
 def empty(numbers: Any) -> dict[int, dict[str, Any]]:
@@ -89,7 +78,7 @@ def test_a_foreign_statement_under_the_statement_id_on_a_newer_version_is_never_
     grant = new_grant(versions[0], keep_versions=keep_versions)
     grant.create()
     grant.move(versions[1])
-    plant(lambda_api, versions[3])
+    add_by_hand(lambda_api, versions[3])
 
     grant.move(versions[2])
     response = grant.delete()

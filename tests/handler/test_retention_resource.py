@@ -9,10 +9,17 @@ responses and the policy of every version of the layer.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from tests.cfn_protocol import cfn_event
-from tests.handler.grant_resource import OTHER_PARTNER, PARTNER, STATEMENT_ID, STRANGER, lambda_statement, shared
+from tests.handler.grant_resource import (
+    OTHER_PARTNER,
+    PARTNER,
+    STATEMENT_ID,
+    STRANGER,
+    add_by_hand,
+    lambda_statement,
+    shared,
+)
 from tests.standins import policy_statements
 
 
@@ -63,22 +70,10 @@ def test_keeping_one_version_revokes_the_old_one_on_each_move(lambda_api, versio
     assert shared(lambda_api, versions[:2]) == {1: {}, 2: {STATEMENT_ID: lambda_statement(versions[1], PARTNER)}}
 
 
-def _foreign_statement(lambda_api: Any, version_arn: str) -> None:
-    """A statement a person made under the grant's StatementId, for another account."""
-    layer_arn, version = version_arn.rsplit(":", 1)
-    lambda_api.add_layer_version_permission(
-        LayerName=layer_arn,
-        VersionNumber=int(version),
-        StatementId=STATEMENT_ID,
-        Action="lambda:GetLayerVersion",
-        Principal=STRANGER,
-    )
-
-
 def test_a_foreign_statement_under_the_same_statement_id_outside_the_window_is_untouched(
     lambda_api, versions, new_grant
 ):
-    _foreign_statement(lambda_api, versions[0])
+    add_by_hand(lambda_api, versions[0])
     grant = new_grant(versions[2], keep_versions="2")
     grant.create()
     for version_arn in versions[3:]:
@@ -97,7 +92,7 @@ def test_a_foreign_statement_under_the_same_statement_id_outside_the_window_is_u
 def test_a_foreign_statement_where_the_window_must_hold_the_grant_fails_the_create_and_is_named(
     invoke, receiver, lambda_api, versions, new_grant
 ):
-    _foreign_statement(lambda_api, versions[0])
+    add_by_hand(lambda_api, versions[0])
     grant = new_grant(versions[1], keep_versions="2")
     event = cfn_event("Create", "SharePartner", grant.properties, receiver.url(uuid.uuid4().hex))
 
