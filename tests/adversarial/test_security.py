@@ -30,7 +30,14 @@ import app as example_app
 from layer_share import LayerVersionPermission, LayerVersionSharing
 from layer_share_handler import ENTRY_POINT
 from tests.adversarial import figures
-from tests.construct.conftest import REPO, SynthesizedApp, cdk_json_context, resources_of, synth_example_app
+from tests.construct.conftest import (
+    OWN_STACK_ARN,
+    REPO,
+    SynthesizedApp,
+    cdk_json_context,
+    resources_of,
+    synth_example_app,
+)
 
 LAYER_ACTIONS = {
     "lambda:AddLayerVersionPermission",
@@ -41,28 +48,7 @@ LAYER_ACTIONS = {
 LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # A Delete asks CloudFormation's record of its own stack what kind of Delete it is; the stack's ID ends in a suffix
 # made at deploy, hence the wildcard after the stack's name.
-DESCRIBE_OWN_STACK = (
-    "cloudformation:DescribeStackResource",
-    json.dumps(
-        {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:",
-                    {"Ref": "AWS::Partition"},
-                    ":cloudformation:",
-                    {"Ref": "AWS::Region"},
-                    ":",
-                    {"Ref": "AWS::AccountId"},
-                    ":stack/",
-                    {"Ref": "AWS::StackName"},
-                    "/*",
-                ],
-            ]
-        },
-        sort_keys=True,
-    ),
-)
+DESCRIBE_OWN_STACK = ("cloudformation:DescribeStackResource", json.dumps(OWN_STACK_ARN))
 OWN_STACK_FINDING = (
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>"
     ":stack/<AWS::StackName>/*]"

@@ -77,3 +77,22 @@ def synth_stack(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Callable[
         return Template.from_stack(stack)
 
     return synth
+
+
+# The handler's own stack, as its role names it: the stack's ID ends in a suffix made at deploy.
+OWN_STACK_ARN = {
+    "Fn::Join": [
+        "",
+        [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            ":cloudformation:",
+            {"Ref": "AWS::Region"},
+            ":",
+            {"Ref": "AWS::AccountId"},
+            ":stack/",
+            {"Ref": "AWS::StackName"},
+            "/*",
+        ],
+    ]
+}

@@ -18,7 +18,7 @@ from layer_share import LayerVersionPermission, LayerVersionSharing
 from layer_share_handler import ENTRY_POINT
 from layer_share_handler.rules import RULES
 
-from .conftest import REPO, cdk_json_context, resources_of
+from .conftest import OWN_STACK_ARN, REPO, cdk_json_context, resources_of
 
 TOOLS_7 = "arn:aws:lambda:eu-west-1:111122223333:layer:tools:7"
 LAYER_ACTIONS = [
@@ -364,22 +364,7 @@ def test_the_handler_may_read_its_own_stacks_record_and_no_other(grants: Grants)
                         {
                             "Action": "cloudformation:DescribeStackResource",
                             "Effect": "Allow",
-                            "Resource": {
-                                "Fn::Join": [
-                                    "",
-                                    [
-                                        "arn:",
-                                        {"Ref": "AWS::Partition"},
-                                        ":cloudformation:",
-                                        {"Ref": "AWS::Region"},
-                                        ":",
-                                        {"Ref": "AWS::AccountId"},
-                                        ":stack/",
-                                        {"Ref": "AWS::StackName"},
-                                        "/*",
-                                    ],
-                                ]
-                            },
+                            "Resource": OWN_STACK_ARN,
                         }
                     ]
                 )
