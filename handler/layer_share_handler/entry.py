@@ -217,16 +217,16 @@ class Invocation(CfnResource):
         return run
 
     def _describe_in_audit(self, event: CloudFormationEvent, context: LambdaContext) -> None:
-        grant_id = parse_physical_id(event.get("PhysicalResourceId"))
+        resource_id = parse_physical_id(event.get("PhysicalResourceId"))
         try:
             grant = declared_grant(event.get("ResourceProperties"), context)
         except InvalidProperties:
-            if grant_id is not None:
-                self._audit.describe(grant_id.layer_version, None, grant_id.statement_id)
+            if resource_id is not None:
+                self._audit.describe(resource_id.layer_version, None, resource_id.statement_id)
         else:
             self._audit.describe(grant.layer_version, grant.properties, grant.properties.statement_id)
-        if grant_id is not None:
-            self._audit.RevisionIdBefore = grant_id.revision_id or None
+        if resource_id is not None:
+            self._audit.RevisionIdBefore = resource_id.revision_id or None
 
 
 def _timeout_physical_id(event: Mapping[str, Any], context: LambdaContext) -> str:

@@ -192,12 +192,11 @@ def _going_away(
     one it kept, wherever they are on the layer."""
     done = {resource_id.layer_version.version: _revoke_own(client, resource_id, grant.statement, budget)}
     if grant.properties.retention.revoke_retained_on_delete:
-        rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
-        others = [
-            v for v in _versions(client, resource_id.layer_version, budget) if v != resource_id.layer_version.version
-        ]
+        rule = Rule.removing(grant.statement)
+        own = resource_id.layer_version
+        others = [version for version in _versions(client, own, budget) if version != own.version]
         done |= each_version(
-            resource_id.layer_version,
+            own,
             sorted(others, reverse=True),
             lambda version: converge(client, version, rule, budget),
             "revoking the statements the grant kept",
@@ -211,7 +210,7 @@ def _cleanup(client: LambdaClient, grant: DeclaredGrant, live: DeclaredGrant, bu
     own = grant.layer_version
     if not live.properties.retention.active:
         outside: Iterable[int] = [] if live.identity == grant.identity else [own.version]
-        rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
+        rule = Rule.removing(grant.statement)
     elif live.same_layer_and_statement(grant):
         existing = _versions(client, own, budget)
         window = window_of(live.layer_version.version, existing, live.properties.retention)
@@ -219,7 +218,7 @@ def _cleanup(client: LambdaClient, grant: DeclaredGrant, live: DeclaredGrant, bu
         rule = Rule(live.statement, owned_contents(live.statement, grant.statement), window, prune=True)
     else:  # the grant moved to another layer or StatementId: nothing of this one may stay
         outside = {*_versions(client, own, budget), own.version}
-        rule = Rule(grant.statement, frozenset({grant.statement}), None, prune=True)
+        rule = Rule.removing(grant.statement)
     return each_version(
         own, sorted(outside, reverse=True), lambda version: converge(client, version, rule, budget), "pruning"
     )
@@ -228,7 +227,7 @@ def _cleanup(client: LambdaClient, grant: DeclaredGrant, live: DeclaredGrant, bu
 def _revoke_own(client: LambdaClient, resource_id: PhysicalId, statement: GrantStatement, budget: Budget) -> Converged:
     """Remove the grant's statement from its own version: by the RevisionId its write left when the ID has one
     (one call while nobody changed the policy), else after reading that the statement is this grant's."""
-    rule = Rule(statement, frozenset({statement}), None, prune=True)
+    rule = Rule.removing(statement)
     if resource_id.outcome_unknown:
         return converge(client, resource_id.layer_version, rule, budget)
     return revoke_at_revision(client, resource_id.layer_version, rule, resource_id.revision_id, budget)

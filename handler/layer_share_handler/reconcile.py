@@ -47,6 +47,11 @@ class Rule:
     window: Window | None
     prune: bool
 
+    @classmethod
+    def removing(cls, statement: GrantStatement) -> Rule:
+        """Nothing on this layer may hold `statement` any more: every copy of it goes."""
+        return cls(statement, frozenset({statement}), None, prune=True)
+
     @property
     def statement_id(self) -> str:
         return self.target.statement_id

@@ -37,7 +37,7 @@ TARGET = GrantStatement("share", "223456789012")
 PREVIOUS = GrantStatement("share", "323456789012")  # what the grant granted before its principal changed
 ALONE = Window(7, frozenset({7}), frozenset({7}))
 GRANT = Rule(TARGET, frozenset({TARGET}), ALONE, prune=False)
-REVOKE = Rule(TARGET, frozenset({TARGET}), None, prune=True)
+REVOKE = Rule.removing(TARGET)
 GRANT_EVERYWHERE = Rule(TARGET, frozenset({TARGET}), Window(3, frozenset({1, 2, 3}), frozenset({1, 2, 3})), False)
 
 
