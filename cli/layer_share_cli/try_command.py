@@ -63,7 +63,7 @@ class Stacks:
             wanted |= _window_grants(resource, versions_of, before)
         return wanted
 
-    def leave(self, resource: Deployed, versions_of: Callable[[LayerVersion], list[int]], why: str) -> None:
+    def leave(self, resource: Deployed, why: str) -> None:
         """A replaced or removed resource whose policy is Retain leaves its statement as it is."""
         requested = resource.grant.requested()
         if requested is not None:
@@ -149,7 +149,7 @@ def play(
     stacks.deployed = deployed
     for old, retain, why in reversed(cleanup):
         if retain:
-            stacks.leave(old, versions_of, "retained")
+            stacks.leave(old, "retained")
             say(f"  Retain  {old.grant.path} ({why}; its policy is Retain)")
             continue
         # A stack that still has the function runs the cleanup with its new code; a removed one, with the old.
